@@ -1,0 +1,1 @@
+"""Command-line interface (typer). Entry point: :func:`choreogen.cli.app.main`."""

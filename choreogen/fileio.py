@@ -1,0 +1,71 @@
+"""Safe file writing: write to a temporary file in the destination folder, then rename.
+
+A crash or a failed write never leaves a partial or corrupted output file behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from .errors import ChoreogenError, InputError
+
+
+def ensure_parent(path: str | os.PathLike) -> Path:
+    """Create the parent folder of ``path`` if needed; raise a clear error if that is impossible."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ChoreogenError("cannot create the output folder: a file is in the way", parent) from None
+    except PermissionError:
+        raise ChoreogenError("cannot create the output folder: permission denied", parent) from None
+    if not os.access(parent, os.W_OK):
+        raise ChoreogenError("the output folder is not writable", parent)
+    return p
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    ``suffix`` defaults to the final suffix of ``path`` so that tools choosing a format by
+    extension (numpy, ffmpeg) behave. On any exception the temporary file is removed.
+    """
+    dest = ensure_parent(path)
+    suffix = dest.suffix if suffix is None else suffix
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".tmp{suffix}", dir=dest.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def require_file(path: str | os.PathLike, what: str = "file") -> Path:
+    """Return ``path`` as a Path if it is an existing, non-empty regular file; else raise."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{what} not found", p)
+    if p.is_dir():
+        raise InputError(f"expected a {what}, got a folder", p)
+    if p.stat().st_size == 0:
+        raise InputError(f"{what} is empty", p)
+    return p

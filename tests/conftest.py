@@ -1,0 +1,37 @@
+"""Shared fixtures. Tests that need ../shared/data skip with a clear reason when it is absent."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("CHOREOGEN_SHARED", ROOT.parent / "shared"))
+DATA = SHARED / "data"
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared data not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    return _need(DATA)
+
+
+@pytest.fixture(scope="session")
+def tang_dir() -> Path:
+    return _need(DATA / "tang2018")
+
+
+@pytest.fixture(scope="session")
+def golden_dir() -> Path:
+    return _need(DATA / "golden")
+
+
+@pytest.fixture(scope="session")
+def music_dir() -> Path:
+    return _need(DATA / "music")

@@ -1,0 +1,137 @@
+"""Motion core on real data: FK parity with EDGE, canonical frame, resampling, rotations."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from choreogen.errors import InputError
+from choreogen.motion import get_skeleton, load_motion, save_motion
+from choreogen.motion import rotations as rot
+from choreogen.motion.fk import bone_lengths, fk_axis_angle
+from choreogen.motion.frames import camera_to_yup, yup_to_camera, yup_to_zup, zup_to_yup
+from choreogen.motion.representation import Normalizer, decode_to_smpl, encode, feature_dim
+
+SMPL = get_skeleton("smpl24")
+
+
+def test_fk_matches_edge_golden(golden_dir):
+    g = np.load(golden_dir / "fk_edge.npz")
+    r = np.load(golden_dir / "inputs" / "real_motions.npz")
+    J = fk_axis_angle(r["poses25"], r["trans25"], SMPL)
+    assert np.abs(J - g["fk_edge_float64"]).max() < 1e-6
+    assert np.abs(J - g["fk_edge_float32"]).max() < 1e-5
+
+
+@pytest.mark.parametrize("name", ["DANCE_W_1", "DANCE_C_2", "DANCE_R_3", "DANCE_T_2"])
+def test_tang_fk_plausible_and_canonical(tang_dir, name):
+    m = load_motion(tang_dir / f"{name}.npz")
+    c = m.canonical()
+    j = c.positions()
+    bl = bone_lengths(j, SMPL)
+    # rigid bones: constant over time to float precision
+    assert bl.std(axis=0).max() < 1e-5
+    # plausible body: femur ~0.38-0.42 m, standing height (head over ankles) 1.3-1.9 m
+    femur = np.linalg.norm(j[:, 4] - j[:, 1], axis=-1)
+    assert 0.3 < femur.mean() < 0.5
+    height = j[:, 15, 1] - np.minimum(j[:, 7, 1], j[:, 8, 1])
+    assert 1.2 < np.median(height) < 1.9
+    # canonical frame: floor at 0, feet on the floor most of the time, root starts at xz origin
+    assert j[..., 1].min() == pytest.approx(0.0, abs=1e-6)
+    feet_low = np.minimum.reduce([j[:, k, 1] for k in (7, 8, 10, 11)])
+    assert np.median(feet_low) < 0.08
+    assert np.allclose(j[0, 0, [0, 2]], 0.0, atol=1e-6)
+
+
+def test_resample_25_to_30_preserves_motion(tang_dir):
+    m = load_motion(tang_dir / "DANCE_C_2.npz").slice(0, 251)  # 10 s
+    m30 = m.resample(30)
+    assert m30.num_frames == 301
+    assert m30.duration == pytest.approx(m.duration, abs=1 / 25)
+    j25, j30 = m.positions(), m30.positions()
+    # frames at common instants (every 0.2 s: 25 fps frame 5k == 30 fps frame 6k) agree exactly
+    assert np.abs(j25[::5] - j30[::6]).max() < 1e-4
+    # in-between frames: close to the linear interpolation of the neighbours (smooth dance)
+    t = np.arange(len(j30)) * 25 / 30
+    i0 = np.floor(t).astype(int).clip(0, len(j25) - 2)
+    w = (t - i0)[:, None, None]
+    lin = (1 - w) * j25[i0] + w * j25[i0 + 1]
+    assert np.abs(lin - j30).max() < 0.05
+    assert np.abs(lin - j30).mean() < 0.003
+    # bone lengths are exact after slerp + FK
+    assert bone_lengths(j30, SMPL).std(0).max() < 1e-5
+
+
+def test_axis_angle_large_norm_wrap():
+    aa = torch.tensor([[0.0, 0.0, 1.5 * np.pi], [4.0, -3.0, 2.0]], dtype=torch.float64)
+    w = rot.wrap_axis_angle(aa)
+    assert (w.norm(dim=-1) <= np.pi + 1e-9).all()
+    assert torch.allclose(rot.axis_angle_to_matrix(aa), rot.axis_angle_to_matrix(w), atol=1e-10)
+    assert torch.allclose(w[0], torch.tensor([0.0, 0.0, -0.5 * np.pi], dtype=torch.float64))
+
+
+def test_rotation_round_trips():
+    g = torch.Generator().manual_seed(0)
+    aa = (torch.rand(100, 3, generator=g, dtype=torch.float64) - 0.5) * 2
+    R = rot.axis_angle_to_matrix(aa)
+    assert torch.allclose(rot.sixd_to_matrix(rot.matrix_to_sixd(R)), R, atol=1e-10)
+    assert torch.allclose(rot.quat_to_matrix(rot.axis_angle_to_quat(aa)), R, atol=1e-10)
+    assert torch.allclose(rot.matrix_to_axis_angle(R), aa, atol=1e-9)
+    q = rot.axis_angle_to_quat(aa)
+    assert torch.allclose(rot.quat_xyzw(rot.quat_wxyz(q)), q)
+
+
+def test_frame_converters_roundtrip_and_direction():
+    p = np.array([[1.0, 2.0, 3.0]])
+    assert np.allclose(yup_to_zup(p), [[1.0, -3.0, 2.0]])
+    assert np.allclose(zup_to_yup(yup_to_zup(p)), p)
+    assert np.allclose(yup_to_camera(p), [[1.0, -2.0, -3.0]])
+    assert np.allclose(camera_to_yup(yup_to_camera(p)), p)
+
+
+def test_representation_roundtrip(tang_dir):
+    m = load_motion(tang_dir / "DANCE_R_2.npz").slice(0, 150).canonical()
+    f = encode(m.poses, m.trans, SMPL)
+    assert f.shape == (150, feature_dim(SMPL)) == (150, 151)
+    poses, trans, joints = decode_to_smpl(f, SMPL)
+    assert np.abs(joints - m.positions()).max() < 1e-4
+    # contacts: a ballroom dancer has at least one planted foot most of the time
+    assert f[:, :4].max(axis=1).mean() > 0.3
+    n = Normalizer.fit(f)
+    z = n.normalize(f)
+    assert z.min() >= -1 - 1e-6 and z.max() <= 1 + 1e-6
+    assert np.allclose(n.denormalize(z), f, atol=1e-5)
+    n2 = Normalizer.from_state_dict(n.state_dict())
+    assert np.allclose(n2.lo, n.lo)
+
+
+def test_contract_npz_roundtrip(tmp_path, tang_dir):
+    m = load_motion(tang_dir / "DANCE_W_3.npz").slice(0, 50).resample(30).canonical()
+    m.meta.update(seed=3, model="test")
+    out = save_motion(m, tmp_path / "x.npz")
+    back = load_motion(out)
+    assert back.skeleton == "smpl24" and back.fps == 30.0
+    assert np.array_equal(back.joints, m.positions())
+    assert np.array_equal(back.poses, m.poses)
+    d = np.load(out)
+    assert str(d["seed"]) == "3" and str(d["model"]) == "test" and str(d["genre"]) == "waltz"
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_bad_motion_files(tmp_path):
+    bad = tmp_path / "nan.npz"
+    j = np.zeros((10, 24, 3), np.float32)
+    j[3, 4, 1] = np.nan
+    np.savez(bad, joints=j, fps=30.0, skeleton="smpl24")
+    with pytest.raises(InputError, match="NaN"):
+        load_motion(bad)
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, joints=np.zeros((10, 7, 3)), fps=30.0)
+    with pytest.raises(Exception, match="7 joints"):
+        load_motion(wrong)
+    txt = tmp_path / "t.npz"
+    txt.write_text("hello")
+    with pytest.raises(InputError, match="t.npz"):
+        load_motion(txt)
+    with pytest.raises(InputError, match="not found"):
+        load_motion(tmp_path / "missing.npz")
