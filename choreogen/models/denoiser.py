@@ -1,0 +1,153 @@
+"""Music-conditioned transformer denoiser for dance diffusion (EDGE / GCDance style). Pure nn.Module.
+
+Input/output: motion features (B, T, Dm) in normalised space (EDGE vector: 4 contacts + 3 root +
+J*6D, 30 fps). Conditioning: music features (B, T, Da) aligned frame by frame, an optional genre
+index (B,) (-1 = none), the diffusion step t (B,). Predicts x0 (B, T, Dm).
+
+Architecture: frames are grouped into patches of ``patch`` frames (one token per patch, a 2x
+cheaper sequence for patch = 2); a small music adapter (linear + transformer layer) turns music
+patches into memory tokens; each block does self-attention over motion tokens, cross-attention to
+the music tokens and an MLP, each preceded by FiLM modulation (scale, shift, gate) computed from the
+diffusion-step embedding plus the genre embedding (GCDance's control module). Classifier-free
+guidance: ``drop_cond`` replaces music tokens and genre by learned null embeddings.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class DenoiserConfig:
+    motion_dim: int = 151
+    music_dim: int = 35
+    d_model: int = 256
+    n_layers: int = 4
+    n_heads: int = 4
+    ff_mult: int = 2
+    dropout: float = 0.1
+    patch: int = 2
+    n_genres: int = 0  # number of genre labels (embedding has one more row: "no genre")
+    music_layers: int = 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def sinusoid(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """(N,) positions/steps -> (N, dim) sinusoidal embedding."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=x.device, dtype=torch.float32) / half)
+    a = x.float()[:, None] * freqs[None]
+    return torch.cat([a.sin(), a.cos()], dim=-1)
+
+
+class Attention(nn.Module):
+    def __init__(self, d: int, heads: int, dropout: float, cross: bool = False):
+        super().__init__()
+        self.h = heads
+        self.q = nn.Linear(d, d)
+        self.kv = nn.Linear(d, 2 * d)
+        self.o = nn.Linear(d, d)
+        self.p = dropout
+
+    def forward(self, x: torch.Tensor, mem: torch.Tensor | None = None) -> torch.Tensor:
+        B, N, D = x.shape
+        src = x if mem is None else mem
+        q = self.q(x).view(B, N, self.h, D // self.h).transpose(1, 2)
+        k, v = self.kv(src).view(B, src.shape[1], 2, self.h, D // self.h).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0.0)
+        return self.o(y.transpose(1, 2).reshape(B, N, D))
+
+
+class Block(nn.Module):
+    """FiLM-modulated self-attention, cross-attention to music, MLP."""
+
+    def __init__(self, d: int, heads: int, ff_mult: int, dropout: float):
+        super().__init__()
+        self.n1, self.n2, self.n3 = (nn.LayerNorm(d, elementwise_affine=False) for _ in range(3))
+        self.self_attn = Attention(d, heads, dropout)
+        self.cross_attn = Attention(d, heads, dropout, cross=True)
+        self.mlp = nn.Sequential(nn.Linear(d, ff_mult * d), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff_mult * d, d))
+        self.film = nn.Linear(d, 9 * d)  # (scale, shift, gate) x 3 sublayers
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: torch.Tensor, mem: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        s1, b1, g1, s2, b2, g2, s3, b3, g3 = self.film(c).unsqueeze(1).chunk(9, dim=-1)
+        x = x + (1 + g1) * self.self_attn(self.n1(x) * (1 + s1) + b1)
+        x = x + (1 + g2) * self.cross_attn(self.n2(x) * (1 + s2) + b2, mem)
+        x = x + (1 + g3) * self.mlp(self.n3(x) * (1 + s3) + b3)
+        return x
+
+
+class DanceDenoiser(nn.Module):
+    def __init__(self, cfg: DenoiserConfig):
+        super().__init__()
+        self.cfg = cfg
+        d, p = cfg.d_model, cfg.patch
+        self.motion_in = nn.Linear(cfg.motion_dim * p, d)
+        self.music_in = nn.Linear(cfg.music_dim * p, d)
+        self.music_enc = nn.ModuleList(
+            nn.TransformerEncoderLayer(d, cfg.n_heads, cfg.ff_mult * d, cfg.dropout, batch_first=True, norm_first=True)
+            for _ in range(cfg.music_layers)
+        )
+        self.null_music = nn.Parameter(torch.zeros(1, 1, d))
+        self.genre_emb = nn.Embedding(cfg.n_genres + 1, d)  # last row = no genre / dropped
+        self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
+        self.cond_act = nn.SiLU()
+        self.blocks = nn.ModuleList(Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.n_layers))
+        self.out_norm = nn.LayerNorm(d)
+        self.out = nn.Linear(d, cfg.motion_dim * p)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def _patch(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, D = x.shape
+        p = self.cfg.patch
+        if T % p:
+            raise ValueError(f"sequence length {T} is not a multiple of the patch size {p}")
+        return x.reshape(B, T // p, p * D)
+
+    def encode_music(self, music: torch.Tensor) -> torch.Tensor:
+        """(B, T, Da) -> (B, T/patch, d) memory tokens (cacheable across diffusion steps)."""
+        m = self.music_in(self._patch(music))
+        pos = sinusoid(torch.arange(m.shape[1], device=m.device), m.shape[-1]).to(m.dtype)
+        m = m + pos
+        for layer in self.music_enc:
+            m = layer(m)
+        return m
+
+    def forward(
+        self,
+        x_t: torch.Tensor,
+        t: torch.Tensor,
+        music: torch.Tensor | None = None,
+        genre: torch.Tensor | None = None,
+        drop_cond: torch.Tensor | None = None,
+        music_tokens: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """x_t (B, T, Dm), t (B,) long, music (B, T, Da) or precomputed ``music_tokens``,
+        genre (B,) long (-1 = none), drop_cond (B,) bool (True = unconditional). Returns x0 (B, T, Dm)."""
+        B, T, _ = x_t.shape
+        d = self.cfg.d_model
+        h = self.motion_in(self._patch(x_t))
+        h = h + sinusoid(torch.arange(h.shape[1], device=h.device), d).to(h.dtype)
+        mem = music_tokens if music_tokens is not None else self.encode_music(music)
+        if genre is None:
+            genre = torch.full((B,), -1, dtype=torch.long, device=x_t.device)
+        g = torch.where(genre < 0, torch.full_like(genre, self.cfg.n_genres), genre)
+        if drop_cond is not None:
+            dc = drop_cond.to(x_t.device)
+            mem = torch.where(dc[:, None, None], self.null_music.to(mem.dtype).expand_as(mem), mem)
+            g = torch.where(dc, torch.full_like(g, self.cfg.n_genres), g)
+        c = self.time_mlp(sinusoid(t, d).to(h.dtype)) + self.genre_emb(g)
+        c = self.cond_act(c)
+        for blk in self.blocks:
+            h = blk(h, mem, c)
+        out = self.out(self.out_norm(h))
+        return out.reshape(B, T, -1)
