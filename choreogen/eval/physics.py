@@ -33,8 +33,8 @@ FOOT_IDX = (7, 10, 8, 11)          # l-ankle, l-toe, r-ankle, r-toe (EDGE's orde
 def _prepare(joints, fps: float, up: str) -> np.ndarray:
     """(T, J, 3) positions -> float64 Z-up at 30 fps (linear resampling of joint positions)."""
     P = np.asarray(joints, dtype=np.float64)
-    if P.ndim != 3 or P.shape[-1] != 3 or P.shape[1] not in (22, 24):
-        raise InputError(f"physics metrics need SMPL joint positions (T, 24|22, 3), got {P.shape}")
+    if P.ndim != 3 or P.shape[-1] != 3 or P.shape[1] < 12:
+        raise InputError(f"physics metrics need SMPL-order joint positions (T, J>=12, 3), got {P.shape}")
     if up == "y":
         P = yup_to_zup(P)
     elif up != "z":
@@ -87,8 +87,8 @@ def _acc_hat(x: np.ndarray, dt: float) -> np.ndarray:
 def pbc_sequence(joints, fps: float = PHYSICS_FPS, up: str = "y") -> float:
     """POPDG's PBC of one sequence (x 1e4; see the module docstring). Needs 24 SMPL joints."""
     P = _prepare(joints, fps, up)
-    if P.shape[1] < 24:
-        raise InputError("PBC needs the 24 SMPL joints (it uses the hands)")
+    if P.shape[1] != 24:
+        raise InputError(f"PBC needs the 24 SMPL joints (it uses the hands), got {P.shape[1]}")
     if len(P) < 3:
         raise InputError(f"PBC needs at least 3 frames at 30 fps, got {len(P)}")
     dt = 1.0 / PHYSICS_FPS
