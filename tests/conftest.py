@@ -5,6 +5,10 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# tiny test models run fastest single-threaded (and pytest-xdist already uses both cores)
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CHOREOGEN_SHARED", ROOT.parent / "shared"))

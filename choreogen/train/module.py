@@ -1,0 +1,101 @@
+"""LightningModule for the dance diffusion generator (training step, EMA, validation)."""
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from ..diffusion.losses import make_strategy, motion_loss_terms
+from ..diffusion.schedule import NoiseSchedule
+from ..models.denoiser import DanceDenoiser
+from ..motion.representation import Normalizer
+from ..motion.skeleton import get_skeleton
+from .config import GeneratorConfig
+
+
+class DanceDiffusionModule(L.LightningModule):
+    """Batches: dict(motion (B, T, Dm) un-normalised features, music (B, T, Da), genre (B,) long).
+
+    The normaliser is fitted beforehand on the training windows and stored as buffers, so it
+    travels with every checkpoint. ``self.ema`` holds the exponential moving average of the
+    weights (used for validation and export).
+    """
+
+    def __init__(self, config: dict, normalizer_lo: torch.Tensor | None = None, normalizer_hi: torch.Tensor | None = None):
+        super().__init__()
+        # hparams are plain JSON types so Lightning checkpoints load with weights_only=True
+        self.save_hyperparameters({"config": config})
+        self.cfg = GeneratorConfig.from_dict(config)
+        self.model = DanceDenoiser(self.cfg.model)
+        self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.cfg.train.ema_decay), use_buffers=True)
+        dm = self.cfg.model.motion_dim
+        self.register_buffer("norm_lo", normalizer_lo if normalizer_lo is not None else torch.zeros(dm))
+        self.register_buffer("norm_hi", normalizer_hi if normalizer_hi is not None else torch.ones(dm))
+        self.schedule = NoiseSchedule(self.cfg.diffusion.num_steps, self.cfg.diffusion.schedule)
+        self.skeleton = get_skeleton(self.cfg.skeleton)
+        self.strategy = make_strategy(self.cfg.train.loss_strategy, self.cfg.train.loss_weights)
+        self.automatic_optimization = self.cfg.train.loss_strategy == "fixed"
+
+    @property
+    def normalizer(self) -> Normalizer:
+        return Normalizer(self.norm_lo.detach().cpu().numpy(), self.norm_hi.detach().cpu().numpy())
+
+    def _norm(self, x: torch.Tensor) -> torch.Tensor:
+        rng = torch.where(self.norm_hi - self.norm_lo > 1e-8, self.norm_hi - self.norm_lo, torch.ones_like(self.norm_hi))
+        return (x - self.norm_lo) / rng * 2 - 1
+
+    def _terms(self, model, batch, generator=None):
+        x0 = self._norm(batch["motion"].float())
+        B = x0.shape[0]
+        t = torch.randint(0, self.schedule.num_steps, (B,), device=x0.device, generator=generator)
+        noise = torch.randn(x0.shape, device=x0.device, generator=generator, dtype=x0.dtype)
+        x_t = self.schedule.q_sample(x0, t, noise)
+        drop = torch.rand(B, device=x0.device, generator=generator) < self.cfg.diffusion.cond_drop
+        pred = model(x_t, t, music=batch["music"].float(), genre=batch.get("genre"), drop_cond=drop)
+        return motion_loss_terms(pred.float(), x0, self.normalizer, self.skeleton)
+
+    def training_step(self, batch, batch_idx):
+        terms = self._terms(self.model, batch)
+        for k, v in terms.items():
+            self.log(f"train/{k}", v.detach(), on_step=True, prog_bar=False, batch_size=batch["motion"].shape[0])
+        if self.automatic_optimization:
+            total = self.strategy.total(terms)
+            self.log("train/loss", total.detach(), prog_bar=True, batch_size=batch["motion"].shape[0])
+            return total
+        opt = self.optimizers()
+        sched = self.lr_schedulers()
+        opt.zero_grad()
+        total = self.strategy.backward(terms, [p for p in self.model.parameters() if p.requires_grad])
+        self.clip_gradients(opt, gradient_clip_val=self.cfg.train.grad_clip, gradient_clip_algorithm="norm")
+        opt.step()
+        if sched is not None:
+            sched.step()
+        self.log("train/loss", total, prog_bar=True, batch_size=batch["motion"].shape[0])
+        return None
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        self.ema.update_parameters(self.model)
+
+    def validation_step(self, batch, batch_idx):
+        g = torch.Generator(device=batch["motion"].device).manual_seed(1234 + batch_idx)
+        terms = self._terms(self.ema.module, batch, generator=g)
+        total = sum(self.cfg.train.loss_weights[k] * v for k, v in terms.items())
+        bs = batch["motion"].shape[0]
+        for k, v in terms.items():
+            self.log(f"val/{k}", v, sync_dist=True, batch_size=bs)
+        self.log("val/loss", total, prog_bar=True, sync_dist=True, batch_size=bs)
+
+    def configure_optimizers(self):
+        tc = self.cfg.train
+        opt = torch.optim.AdamW(self.model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+
+        def lr_lambda(step):
+            if step < tc.warmup_steps:
+                return (step + 1) / tc.warmup_steps
+            prog = min(1.0, (step - tc.warmup_steps) / max(1, tc.max_steps - tc.warmup_steps))
+            return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * prog))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

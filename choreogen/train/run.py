@@ -1,0 +1,151 @@
+"""Training entry point for the dance generator (used by ``choreogen train``).
+
+CPU by default; ``accelerator="gpu", devices=N, strategy="ddp"`` (and ``num_nodes``) scale out with
+Lightning. Every ``ckpt_every`` steps a resumable Lightning checkpoint (``last.ckpt``, tensors and
+plain types only, so it loads with ``weights_only=True``) and an exported safetensors generator
+(``model.safetensors``, EMA weights + config + normaliser) are written into ``out_dir``; killing the
+run loses at most one interval, and ``resume=True`` continues from ``last.ckpt``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+
+from ..errors import ConfigError, InputError
+from .checkpoint import save_generator
+from .config import GeneratorConfig
+from .module import DanceDiffusionModule
+
+
+def fit_normalizer(dataset, batch: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """Min/max per feature over every training window (after recentring), streamed."""
+    lo = hi = None
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=False)
+    for b in loader:
+        x = b["motion"].reshape(-1, b["motion"].shape[-1])
+        mn, mx = x.min(0).values, x.max(0).values
+        lo = mn if lo is None else torch.minimum(lo, mn)
+        hi = mx if hi is None else torch.maximum(hi, mx)
+    return lo.float(), hi.float()
+
+
+class ExportGenerator(Callback):
+    """Write the EMA generator as safetensors every ``every`` steps and at the end of training."""
+
+    def __init__(self, out: Path, data_summary: dict, every: int):
+        self.out, self.data_summary, self.every = out, data_summary, every
+        self.t0 = time.time()
+
+    def export(self, trainer, module: DanceDiffusionModule):
+        if trainer.global_rank != 0:
+            return
+        prov = {
+            "steps": int(trainer.global_step),
+            "train_seconds": round(time.time() - self.t0, 1),
+            "hardware": f"{platform.processor() or platform.machine()} x{os.cpu_count()} "
+                        f"{'cuda:' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'}",
+            "torch": torch.__version__,
+            "date": time.strftime("%Y-%m-%d"),
+            "val": {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")},
+        }
+        save_generator(self.out / "model.safetensors", module.ema.module, module.cfg, module.normalizer,
+                       data=self.data_summary, provenance=prov)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        if trainer.global_step > 0 and trainer.global_step % self.every == 0:
+            self.export(trainer, module)
+
+    def on_train_end(self, trainer, module):
+        self.export(trainer, module)
+
+
+def train_generator(
+    data_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    config: GeneratorConfig | None = None,
+    accelerator: str = "cpu",
+    devices: int | str = 1,
+    strategy: str = "auto",
+    num_nodes: int = 1,
+    resume: bool = False,
+    max_steps: int | None = None,
+    progress: bool = True,
+    limit_val_batches: int | float = 20,
+) -> Path:
+    """Train on prepared windows (``choreogen data prepare``); returns the exported model path."""
+    from ..data.windows import PreparedWindows, load_manifest
+
+    data_dir, out = Path(data_dir), Path(out_dir)
+    if not (data_dir / "manifest.json").exists():
+        raise InputError("not a prepared dataset (no manifest.json); run `choreogen data prepare` first", data_dir)
+    manifest = load_manifest(data_dir)
+    cfg = config or GeneratorConfig()
+    if max_steps is not None:
+        cfg = replace(cfg, train=replace(cfg.train, max_steps=int(max_steps)))
+    win = int(manifest.get("window_frames", cfg.window))
+    if win % cfg.model.patch:
+        raise ConfigError(f"window of {win} frames is not a multiple of the patch size {cfg.model.patch}")
+    train_ds = PreparedWindows(data_dir, split="train", recentre=True)
+    val_ds = PreparedWindows(data_dir, split="val", recentre=True)
+    if len(train_ds) == 0:
+        raise InputError("prepared dataset has no training windows", data_dir)
+    sample = train_ds[0]
+    genres = list(manifest.get("genres", []))
+    cfg = replace(
+        cfg, window=win, fps=float(manifest.get("fps", cfg.fps)), skeleton=manifest.get("skeleton", cfg.skeleton),
+        music_features=manifest.get("features", manifest.get("feature_kind", cfg.music_features)), genres=genres,
+        model=replace(cfg.model, motion_dim=int(sample["motion"].shape[-1]), music_dim=int(sample["music"].shape[-1]),
+                      n_genres=len(genres)),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(cfg.train.seed, workers=True)
+    ckpt_last = out / "last.ckpt"
+    if resume and ckpt_last.exists():
+        module = DanceDiffusionModule(cfg.to_dict())
+    else:
+        lo, hi = fit_normalizer(train_ds)
+        module = DanceDiffusionModule(cfg.to_dict(), lo, hi)
+    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+    data_summary = {
+        "dataset": manifest.get("dataset"), "root": str(manifest.get("root", "")),
+        "train_windows": len(train_ds), "val_windows": len(val_ds),
+        "sequences": {s["name"]: s.get("split") for s in manifest.get("sequences", [])},
+        "window_frames": win, "stride_frames": manifest.get("stride_frames"), "features": cfg.music_features,
+    }
+    dl_kw = dict(batch_size=cfg.train.batch_size, num_workers=cfg.train.num_workers, drop_last=True,
+                 persistent_workers=cfg.train.num_workers > 0)
+    train_dl = torch.utils.data.DataLoader(train_ds, shuffle=True, **dl_kw)
+    val_dl = torch.utils.data.DataLoader(val_ds, batch_size=cfg.train.batch_size, shuffle=False) if len(val_ds) else None
+    callbacks = [
+        ModelCheckpoint(dirpath=out, filename="step{step}", every_n_train_steps=cfg.train.ckpt_every,
+                        save_last=True, save_top_k=1, monitor=None, auto_insert_metric_name=False),
+        ExportGenerator(out, data_summary, cfg.train.ckpt_every),
+    ]
+    trainer = L.Trainer(
+        accelerator=accelerator, devices=devices, strategy=strategy, num_nodes=num_nodes,
+        precision=cfg.train.precision, max_steps=cfg.train.max_steps,
+        gradient_clip_val=cfg.train.grad_clip if module.automatic_optimization else None,
+        val_check_interval=min(cfg.train.val_every, max(1, len(train_dl))) if val_dl is not None else None,
+        check_val_every_n_epoch=None if val_dl is not None else 1,
+        limit_val_batches=limit_val_batches, callbacks=callbacks, default_root_dir=out,
+        enable_progress_bar=progress, log_every_n_steps=25, num_sanity_val_steps=0,
+        logger=L.pytorch.loggers.CSVLogger(out, name="logs"), deterministic=False,
+    )
+    trainer.fit(module, train_dl, val_dl, ckpt_path=str(ckpt_last) if resume and ckpt_last.exists() else None,
+                weights_only=True) if _fit_accepts_weights_only() else trainer.fit(
+        module, train_dl, val_dl, ckpt_path=str(ckpt_last) if resume and ckpt_last.exists() else None)
+    return out / "model.safetensors"
+
+
+def _fit_accepts_weights_only() -> bool:
+    import inspect
+
+    return "weights_only" in inspect.signature(L.Trainer.fit).parameters
