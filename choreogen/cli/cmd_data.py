@@ -1,0 +1,62 @@
+"""``choreogen data ...``: dataset preparation and inspection."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    data = typer.Typer(help="Datasets: turn a dataset into training windows, inspect prepared data.",
+                       no_args_is_help=True)
+
+    @data.command("prepare")
+    def prepare(
+        root: Path = typer.Argument(..., help="Dataset folder."),
+        fmt: str = typer.Option(..., "--format", "-f", help="tang2018 | aistpp | finedance | folder"),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder (motion.npy, music.npy, windows.npy, manifest.json)."),
+        window: float = typer.Option(5.0, help="Window length in seconds."),
+        stride: float = typer.Option(0.5, help="Stride between windows in seconds."),
+        fps: float = typer.Option(30.0, help="Frame rate of the prepared sequences."),
+        features: str = typer.Option("baseline35", help="Music feature kind (choreogen.audio.music_features)."),
+        jobs: int = typer.Option(1, help="Worker processes."),
+        force: bool = typer.Option(False, "--force", help="Rebuild even if the output is up to date."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ) -> None:
+        """Turn a dataset into memory-mapped training windows with aligned music features."""
+        from ..data.prepare import prepare_dataset
+
+        def log(msg: str) -> None:
+            typer.echo(f"warning: {msg}", err=True)
+
+        m = prepare_dataset(root, fmt, out, window=window, stride=stride, fps=fps, features=features,
+                            jobs=jobs, progress=not quiet, force=force, log=log)
+        t = m["totals"]
+        if m["status"] == "up to date":
+            typer.echo(f"{out}: up to date ({t['sequences']} sequences, {t['windows']} windows)")
+            return
+        typer.echo(
+            f"{out}: {t['sequences']} sequences, {t['frames']} frames at {m['fps']:g} fps, "
+            f"{t['windows']} windows of {m['window_frames']} frames (train {t['train_windows']}, "
+            f"val {t['val_windows']}" + (f", test {t['test_windows']}" if t["test_windows"] else "")
+            + f"), motion {m['motion_dim']}-D, music {m['music_dim']}-D, "
+            f"{t['skipped']} skipped, {m['build_seconds']:.1f} s")
+
+    @data.command("info")
+    def info(path: Path = typer.Argument(..., help="Prepared dataset folder.")) -> None:
+        """Summarise a prepared dataset folder (manifest)."""
+        from ..data.windows import load_manifest
+
+        m = load_manifest(path)
+        t = m["totals"]
+        typer.echo(f"{path}: {m['dataset']} from {m['root']}")
+        typer.echo(f"  {t['sequences']} sequences, {t['frames']} frames at {m['fps']:g} fps "
+                   f"({t['frames'] / m['fps'] / 60:.1f} min), skeleton {m['skeleton']}")
+        typer.echo(f"  windows: {t['windows']} x {m['window_frames']} frames, stride {m['stride_frames']} "
+                   f"(train {t['train_windows']}, val {t['val_windows']}, test {t['test_windows']})")
+        typer.echo(f"  motion {m['motion_dim']}-D, music {m['features']} {m['music_dim']}-D, "
+                   f"genres: {', '.join(m['genres']) or '-'}")
+        for s in m["skipped"]:
+            typer.echo(f"  skipped {s['name']}: {s['reason']}")
+
+    app.add_typer(data, name="data")
