@@ -69,3 +69,42 @@ def require_file(path: str | os.PathLike, what: str = "file") -> Path:
     if p.stat().st_size == 0:
         raise InputError(f"{what} is empty", p)
     return p
+
+
+def check_output_dir(path: str | os.PathLike) -> Path:
+    """Check (without creating anything) that ``path`` is or can become a writable folder."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ChoreogenError("output folder path is an existing file", p)
+    anc = p
+    while not anc.exists():
+        if anc.parent == anc:
+            break
+        anc = anc.parent
+    if anc.exists() and not anc.is_dir():
+        raise ChoreogenError(f"cannot create the output folder: {anc} is a file", p)
+    if not os.access(anc, os.W_OK):
+        raise ChoreogenError(f"cannot create the output folder: {anc} is not writable", p)
+    return p
+
+
+@contextlib.contextmanager
+def staged_dir(dest: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``dest``; on success move its files into ``dest``.
+
+    Nothing appears in ``dest`` unless the whole block succeeds (files are moved one by one with
+    atomic renames at the end).
+    """
+    import shutil
+
+    dest = check_output_dir(dest)
+    anc = dest.parent
+    anc.mkdir(parents=True, exist_ok=True) if not anc.exists() else None
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=anc))
+    try:
+        yield tmp
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, dest / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,117 @@
+"""``choreogen generate SONG``: a dance for a song (npz + BVH + mp4)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("generate")
+    def generate(
+        song: Path = typer.Argument(..., help="Song: wav, mp3, ogg, flac or m4a, any length."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder for <name>.npz, <name>.bvh, <name>.mp4."),
+        genre: Optional[str] = typer.Option(None, help="Genre label (e.g. waltz) or free text naming one."),
+        seconds: Optional[float] = typer.Option(None, help="Dance this many seconds (default: the whole song)."),
+        start: float = typer.Option(0.0, help="Start this many seconds into the song."),
+        seed: int = typer.Option(0, help="Random seed: same seed, same dance (bit-identical on CPU)."),
+        steps: Optional[int] = typer.Option(None, help="DDIM steps (default: the model's, 20)."),
+        guidance: Optional[float] = typer.Option(None, help="Classifier-free guidance weight (1 = off; default: the model's)."),
+        batch: Optional[int] = typer.Option(None, help="Windows denoised together (default: all; lower bounds memory)."),
+        model: str = typer.Option("default", "--model", help="'default', 'skeleton2d', 'skeleton3d' or a checkpoint path."),
+        device: str = typer.Option("cpu", help="cpu or cuda."),
+        keep_joints: Optional[str] = typer.Option(None, help="Editing: keep these joints of --reference ('upper', 'lower' or names)."),
+        reference: Optional[Path] = typer.Option(None, help="Editing: reference dance for --keep-joints."),
+        inbetween: Optional[tuple[Path, Path]] = typer.Option(None, help="Editing: two clips A B; generate between them."),
+        gap: float = typer.Option(2.0, help="Seconds to generate between the --inbetween clips."),
+        continue_: Optional[Path] = typer.Option(None, "--continue", help="Editing: continue this dance."),
+        no_video: bool = typer.Option(False, "--no-video", help="Skip the mp4."),
+        no_bvh: bool = typer.Option(False, "--no-bvh", help="Skip the BVH."),
+    ) -> None:
+        """Generate a dance for SONG with the bundled model (or --model): writes npz, BVH and mp4."""
+        from ..fileio import check_output_dir
+
+        check_output_dir(out)
+        if model in ("skeleton2d", "skeleton3d"):
+            _skeleton(song, out, model, seconds, seed, steps, no_video)
+            return
+        _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
+              reference, inbetween, gap, continue_, no_video, no_bvh)
+
+
+def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
+          inbetween, gap, continue_, no_video, no_bvh):
+    from rich.console import Console
+
+    from ..errors import ConfigError
+    from ..fileio import require_file, staged_dir
+    from ..generation import editing
+    from ..generation.pipeline import generate_dance, get_generator
+    from ..motion import load_motion, save_motion
+
+    con = Console(stderr=True)
+    require_file(song, "song")
+    ckpt = None if model == "default" else Path(model)
+    gen = get_generator(ckpt, device)
+    cfg = gen.config
+    constraint = None
+    n_edit = sum(x is not None for x in (keep_joints, inbetween, continue_))
+    if n_edit > 1:
+        raise ConfigError("use only one of --keep-joints, --inbetween, --continue")
+    if keep_joints is not None:
+        if reference is None:
+            raise ConfigError("--keep-joints needs --reference MOTION")
+        ref = load_motion(reference)
+        constraint = editing.keep_joints(ref, keep_joints, cfg.skeleton, cfg.fps)
+        seconds = seconds or constraint.known.shape[0] / cfg.fps
+    elif inbetween is not None:
+        constraint = editing.inbetween(load_motion(inbetween[0]), load_motion(inbetween[1]), gap, cfg.skeleton, cfg.fps)
+        seconds = constraint.known.shape[0] / cfg.fps
+    elif continue_ is not None:
+        constraint = editing.continue_from(load_motion(continue_), cfg.skeleton, cfg.fps)
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=1, desc="denoising", unit="step", leave=False, disable=None)
+
+    def progress(i, n):
+        bar.total = n
+        bar.n = i
+        bar.refresh()
+
+    res = generate_dance(song, ckpt, genre=genre, seconds=seconds, start=start, seed=seed, steps=steps,
+                         guidance=guidance, batch=batch, device=device, constraint=constraint, progress=progress)
+    bar.close()
+    m = res.motion
+    name = Path(song).stem
+    with staged_dir(out) as tmp:
+        save_motion(m, tmp / f"{name}.npz")
+        if not no_bvh:
+            from ..export.bvh import save_bvh
+
+            save_bvh(m, tmp / f"{name}.bvh")
+        if not no_video:
+            from ..render import render_motion
+
+            render_motion(m, tmp / f"{name}.mp4", music=song, music_offset=start)
+    con.print(f"{m.duration:.1f} s of dance ({m.num_frames} frames at {m.fps:g} fps, {m.meta['windows']} windows, "
+              f"{m.meta['steps']} steps) in {res.seconds_wall:.1f} s -> {out}/{name}.npz"
+              + ("" if no_bvh else ", .bvh") + ("" if no_video else ", .mp4"))
+
+
+def _skeleton(song, out, model, seconds, seed, steps, no_video):
+    from ..fileio import require_file, staged_dir
+    from ..motion import save_motion
+
+    require_file(song, "song")
+    from ..repair import generate_skeleton
+
+    m = generate_skeleton(song, model=model, seconds=seconds, seed=seed, **({"steps": steps} if steps else {}))
+    name = Path(song).stem
+    with staged_dir(out) as tmp:
+        save_motion(m, tmp / f"{name}.npz")
+        if not no_video:
+            from ..render import render_motion
+
+            render_motion(m, tmp / f"{name}.mp4", music=song)

@@ -1,0 +1,53 @@
+"""``choreogen train DATA --out DIR``: train the dance generator with Lightning."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    def train(
+        data: Path = typer.Argument(..., help="Prepared dataset folder (from `choreogen data prepare`)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoints, logs, model.safetensors."),
+        config: Optional[Path] = typer.Option(None, help="JSON file overriding config fields (see docs/TRAINING.md)."),
+        max_steps: Optional[int] = typer.Option(None, help="Training steps (overrides the config)."),
+        batch_size: Optional[int] = typer.Option(None, help="Batch size per device."),
+        lr: Optional[float] = typer.Option(None, help="Learning rate."),
+        width: Optional[int] = typer.Option(None, help="Transformer width (d_model)."),
+        layers: Optional[int] = typer.Option(None, help="Transformer blocks."),
+        loss_strategy: Optional[str] = typer.Option(None, help="fixed | aligned-mtl | nash-mtl | upgrad."),
+        accelerator: str = typer.Option("cpu", help="cpu or gpu."),
+        devices: str = typer.Option("1", help="Devices per node (e.g. 2, or 'auto')."),
+        strategy: str = typer.Option("auto", help="Lightning strategy, e.g. ddp."),
+        num_nodes: int = typer.Option(1, help="Nodes (multi-node DDP)."),
+        precision: Optional[str] = typer.Option(None, help="e.g. bf16-mixed on GPU."),
+        resume: bool = typer.Option(False, help="Continue from OUT/last.ckpt."),
+        seed: Optional[int] = typer.Option(None, help="Random seed."),
+    ) -> None:
+        """Train a generator on prepared windows; writes OUT/model.safetensors (self-describing)."""
+        from dataclasses import replace
+
+        from ..errors import ConfigError
+        from ..train.config import GeneratorConfig
+        from ..train.run import train_generator
+
+        cfg = GeneratorConfig()
+        if config is not None:
+            try:
+                cfg = GeneratorConfig.from_dict(json.loads(Path(config).read_text()))
+            except (OSError, ValueError) as e:
+                raise ConfigError(f"cannot read config {config}: {e}") from None
+        tr = cfg.train
+        tr = replace(tr, **{k: v for k, v in dict(max_steps=max_steps, batch_size=batch_size, lr=lr,
+                                                   loss_strategy=loss_strategy, precision=precision, seed=seed).items()
+                           if v is not None})
+        md = replace(cfg.model, **{k: v for k, v in dict(d_model=width, n_layers=layers).items() if v is not None})
+        cfg = replace(cfg, train=tr, model=md)
+        dev = devices if devices == "auto" else int(devices)
+        path = train_generator(data, out, cfg, accelerator=accelerator, devices=dev, strategy=strategy,
+                               num_nodes=num_nodes, resume=resume)
+        typer.echo(f"model: {path}")
