@@ -233,3 +233,16 @@ def test_finedance_bad_inputs(tmp_path):
     (tmp_path / "trunc.npy").write_bytes(b"\x93NUMPY\x01\x00garbage")
     with pytest.raises(InputError, match="trunc.npy: not a readable .npy"):
         load_finedance_npy(tmp_path / "trunc.npy")
+
+
+def test_finedance_dataset_split_and_ignore_list(tang_dir, tmp_path):
+    src = _tang_slice(tang_dir, 10, "DANCE_W_1").resample(30)
+    root = tmp_path / "fd"
+    for n in ("001", "012", "116", "120"):  # 012 test, 116 ignored, 120 in both lists (ignored)
+        _finedance_file(root / "motion" / f"{n}.npy", src)
+        _wav(root / "music_wav" / f"{n}.wav", 0.3)
+    sources, skipped = list_sources(root, "finedance")
+    assert [s.name for s in sources] == ["001", "012"]
+    assert skipped == [("116", "in the FineDance ignore list"), ("120", "in the FineDance ignore list")]
+    assert get_split("finedance", root) == {"train": ["001"], "test": ["012"]}
+    assert [m.genre for _, m, _ in iter_dataset(root, "finedance")] == [None, None]  # no label_json

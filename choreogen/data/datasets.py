@@ -7,7 +7,8 @@ Supported layouts (``fmt``):
   (or ``ROOT/music/``), split lists ``ROOT/splits/crossmodal_{train,val,test}.txt`` and
   ``ignore_list.txt`` (in ``ROOT/splits/`` or ``ROOT/``); ignored sequences are never yielded.
 * ``finedance``: ``ROOT/motion/NNN.npy`` (T, 315|319) at 30 fps, music ``ROOT/music_wav/NNN.wav``,
-  optional genre labels ``ROOT/label_json/NNN.json``.
+  optional genre labels ``ROOT/label_json/NNN.json``; the FineDance ignore list (116-123, 202) is
+  left out.
 * ``folder``: ``ROOT/<name>.npz`` (choreogen contract npz or SMPL npz with poses/trans/fps) +
   ``ROOT/<name>.<wav|mp3|ogg|flac|m4a>``; genre from the npz ``genre`` entry or ``ROOT/genres.json``
   ({name: genre}).
@@ -37,6 +38,11 @@ AISTPP_GENRES = {
     "gHO": "house", "gWA": "waack", "gKR": "krump", "gJS": "street_jazz", "gJB": "ballet_jazz",
 }
 TANG_GENRES = ("chacha", "rumba", "tango", "waltz")
+# FineDance@Genre split as published with FineDance/LODGE (METRICS_SPEC section 1, numeric facts):
+# 20 test sequences; 116-123 and 202 are ignored ("120" is in both lists: ignored wins).
+FINEDANCE_TEST = ("063", "132", "143", "036", "098", "198", "130", "012", "211", "193", "179", "065", "137",
+                  "161", "092", "120", "037", "109", "204", "144")
+FINEDANCE_IGNORE = ("116", "117", "118", "119", "120", "121", "122", "123", "202")
 _AIST_MUSIC = re.compile(r"_(m[A-Z]{2}\d+)(?:_|$)")
 
 
@@ -141,6 +147,9 @@ def list_sources(root: str | os.PathLike, fmt: str) -> tuple[list[Source], list[
         if not files:
             raise InputError("no .npy motion files in the FineDance motion folder", motions)
         for f in files:
+            if f.stem in FINEDANCE_IGNORE:
+                skipped.append((f.stem, "in the FineDance ignore list"))
+                continue
             music = _first_existing(*(music_dir / f"{f.stem}{e}" for e in AUDIO_EXTS))
             sources.append(Source(f.stem, f, music, finedance_genre(root, f.stem)))
     return sources, skipped
@@ -232,8 +241,10 @@ def get_split(fmt: str, root: str | os.PathLike | None = None) -> dict[str, list
 
     * tang2018: the fixed split shipped in ``choreogen/data/splits/tang2018.json``.
     * aistpp: the official ``crossmodal_{train,val,test}.txt`` lists minus ``ignore_list.txt``.
-    * finedance / folder: :func:`~choreogen.data.splitting.stratified_split` of the sequences
-      found in ``root`` (20% val per genre, fixed seed).
+    * finedance: the published FineDance@Genre split -- ``test`` = its 20 test ids, ``train`` = the
+      other sequences found in ``root`` (ignore list removed); no ``val``.
+    * folder: :func:`~choreogen.data.splitting.stratified_split` of the sequences found in
+      ``root`` (20% val per genre, fixed seed).
     """
     fmt = _check_fmt(fmt)
     if fmt == "tang2018":
@@ -253,6 +264,10 @@ def get_split(fmt: str, root: str | os.PathLike | None = None) -> dict[str, list
             raise InputError("AIST++ split list crossmodal_train.txt not found", d)
         return out
     sources, _ = list_sources(root, fmt)
+    if fmt == "finedance":
+        names = [s.name for s in sources]
+        return {"train": [n for n in names if n not in FINEDANCE_TEST],
+                "test": [n for n in names if n in FINEDANCE_TEST]}
     genres: list[str | None] = []
     folder_genres = _folder_genres(root) if fmt == "folder" else {}
     for s in sources:
