@@ -18,6 +18,7 @@ variation in the generated set into values of order 1e10 (METRICS_SPEC §4 "meas
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,12 +96,14 @@ def frechet_distance(x1: np.ndarray, x2: np.ndarray, eps: float = 1e-6, raise_on
     s1 = np.atleast_2d(np.cov(x1, rowvar=False))
     s2 = np.atleast_2d(np.cov(x2, rowvar=False))
     diff = mu1 - mu2
-    covmean = linalg.sqrtm(s1.dot(s2))
-    retry = False
-    if not np.isfinite(covmean).all():
-        retry = True
-        offset = np.eye(s1.shape[0]) * eps
-        covmean = linalg.sqrtm((s1 + offset).dot(s2 + offset))
+    with warnings.catch_warnings():   # singular products are expected (N < D, duplicated dims)
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(s1.dot(s2))
+        retry = False
+        if not np.isfinite(covmean).all():
+            retry = True
+            offset = np.eye(s1.shape[0]) * eps
+            covmean = linalg.sqrtm((s1 + offset).dot(s2 + offset))
     imag = 0.0
     if np.iscomplexobj(covmean):
         if raise_on_imag and not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
