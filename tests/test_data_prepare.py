@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 
 import numpy as np
 import pytest
@@ -34,9 +33,14 @@ def _music_features():
     return music_features
 
 
+@pytest.fixture(scope="module")
+def _cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _feature_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHOREOGEN_CACHE", str(tmp_path / "cache"))
+def _feature_cache(_cache_dir, monkeypatch):
+    monkeypatch.setenv("CHOREOGEN_CACHE", str(_cache_dir))  # never write into the user's cache
 
 
 def _write_seq(dst, tang_dir, name, seconds=SECONDS):
@@ -63,11 +67,15 @@ def _prepare(root, out, **kw):
 
 
 @pytest.fixture(scope="module")
-def prepared(tang_small, tmp_path_factory):
+def prepared(tang_small, tmp_path_factory, _cache_dir):
     _music_features()
-    os.environ.setdefault("CHOREOGEN_CACHE", str(tmp_path_factory.mktemp("cache")))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CHOREOGEN_CACHE", str(_cache_dir))
     out = tmp_path_factory.mktemp("prep") / "tang"
-    return out, _prepare(tang_small, out)
+    try:
+        return out, _prepare(tang_small, out)
+    finally:
+        mp.undo()
 
 
 # ------------------------------------------------------------------------------------ split
