@@ -278,3 +278,62 @@ def test_folder_dataset(tang_small, tmp_path):
     assert np.abs(got["solo"][0].poses - a.poses).max() == 0
     split = get_split("folder", root)
     assert sorted(split["train"] + split["val"]) == ["duo", "solo"]
+
+
+# ------------------------------------------------------------------------------------ AIST++ / FineDance
+def _sine(path, seconds, sr=22050):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sign(np.sin(2 * np.pi * 2 * t)))).astype(np.float32), sr)
+
+
+def test_prepare_aistpp_and_finedance_layouts(tang_small, tmp_path):
+    import pickle
+
+    from choreogen.data.formats import axis_angle_to_finedance_sixd
+
+    _music_features()
+    src = load_motion(tang_small / "DANCE_C_2.npz").slice(0, 76)  # 3 s at 25 fps
+    m60 = src.resample(60)
+    aist = tmp_path / "aist"
+    (aist / "motions").mkdir(parents=True)
+    names = ["gBR_sBM_cAll_d04_mBR0_ch01", "gPO_sBM_cAll_d10_mPO1_ch02", "gKR_sBM_cAll_d30_mKR2_ch02",
+             "gJB_sFM_cAll_d08_mJB3_ch03", "gHO_sFM_cAll_d20_mHO4_ch04"]
+    for n in names:
+        with open(aist / "motions" / f"{n}.pkl", "wb") as f:
+            pickle.dump({"smpl_poses": m60.poses, "smpl_trans": m60.trans * 90.0, "smpl_scaling": np.array([90.0])}, f)
+        _sine(aist / "wav" / f"{n.split('_')[4]}.wav", 3.0)
+    (aist / "splits").mkdir()
+    (aist / "splits" / "crossmodal_train.txt").write_text(names[0] + "\n" + names[3] + "\n")
+    (aist / "splits" / "crossmodal_val.txt").write_text(names[1] + "\n")
+    (aist / "splits" / "crossmodal_test.txt").write_text(names[2] + "\n")
+    (aist / "splits" / "ignore_list.txt").write_text(names[3] + "\n")
+    man = prepare_dataset(aist, "aistpp", tmp_path / "pa", window=1.0, stride=0.5, progress=False)
+    F = (len(m60.poses) - 1) // 2 + 1  # 60 -> 30 fps
+    assert [(s["name"], s["split"], s["genre"], s["frames"]) for s in man["sequences"]] == [
+        (names[0], "train", "break", F), (names[2], "test", "krump", F), (names[1], "val", "pop", F)]  # name order
+    assert {s["name"]: s["reason"] for s in man["skipped"]} == {
+        names[3]: "in the AIST++ ignore list", names[4]: "not in any official AIST++ split list"}
+    n = window_count(F, 30, 15)
+    assert man["totals"]["windows"] == 3 * n and man["totals"]["test_windows"] == n
+    assert man["genres"][:3] == ["break", "pop", "lock"] and man["sequences"][1]["genre_index"] == 7
+    test = PreparedWindows(tmp_path / "pa", "test")
+    assert len(test) == n and int(test[0]["genre"]) == 7
+    # stored motion == the source resampled to 30 fps (canonical), independent of AIST++'s 60 fps
+    m30 = src.resample(30).canonical()
+    assert np.abs(np.load(tmp_path / "pa" / "motion.npy")[:F] - encode(m30.poses, m30.trans, m30.skel)).max() < 1e-4
+
+    fd = tmp_path / "fd"
+    T = 90
+    m30 = src.resample(30).slice(0, T)
+    aa = np.zeros((T, 52, 3))
+    aa[:, :22] = m30.poses.reshape(T, 24, 3)[:, :22]
+    arr = np.concatenate([m30.trans, axis_angle_to_finedance_sixd(aa).reshape(T, 312)], axis=1)
+    for n in ("001", "012"):
+        (fd / "motion").mkdir(parents=True, exist_ok=True)
+        np.save(fd / "motion" / f"{n}.npy", arr.astype(np.float32))
+        _sine(fd / "music_wav" / f"{n}.wav", 3.0)
+    man = prepare_dataset(fd, "finedance", tmp_path / "pf", window=1.0, stride=1.0, progress=False)
+    assert (man["skeleton"], man["motion_dim"]) == ("smplh52", 4 + 3 + 52 * 6)
+    assert [(s["name"], s["split"]) for s in man["sequences"]] == [("001", "train"), ("012", "test")]
+    assert man["totals"]["windows"] == 2 * window_count(T, 30, 30) == 6

@@ -170,7 +170,7 @@ def prepare_dataset(
         force: rebuild even if the manifest says the output is up to date.
         log: called with one line per skipped file (default: no output).
 
-    Manifest keys: format_version, choreogen_version, dataset, root, fps, window_frames,
+    Manifest keys: format_version, choreogen_version, feature_version, dataset, root, fps, window_frames,
     stride_frames, window_s, stride_s, features (kind), feature_kind, music_dim, motion_dim, skeleton, genres,
     sequences [{name, genre, genre_index, split, offset, frames, windows, motion_path, music,
     motion_sha256, music_sha256}], skipped [{name, reason}], totals {sequences, frames, windows,
@@ -204,7 +204,8 @@ def prepare_dataset(
         todo.append(s)
 
     params = {"format_version": FORMAT_VERSION, "choreogen_version": __version__, "dataset": fmt,
-              "fps": float(fps), "window_frames": W, "stride_frames": S, "features": features}
+              "fps": float(fps), "window_frames": W, "stride_frames": S, "features": features,
+              "feature_version": _feature_version()}
     fp = _fingerprint(params, todo, {s.name: code_of[s.name] for s in todo}, skipped)
     if out_p.exists() and not out_p.is_dir():
         raise ConfigError("output path exists and is not a folder", out_p)
@@ -228,6 +229,15 @@ def prepare_dataset(
         raise
     manifest["status"] = "built"
     return manifest
+
+
+def _feature_version() -> str:
+    """Version of the music feature code (part of the fingerprint: new feature code -> rebuild)."""
+    try:
+        from ..audio import cache as audio_cache
+    except ImportError:
+        return "unknown"
+    return str(getattr(audio_cache, "FEATURE_VERSION", "unknown"))
 
 
 def _complete(out: Path) -> bool:
