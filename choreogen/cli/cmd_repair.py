@@ -1,0 +1,31 @@
+"""``choreogen repair KEYPOINTS --out FILE``: fill missing joints and remove jitter."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("repair")
+    def repair(
+        keypoints: Path = typer.Argument(..., help="Keypoint/motion file or folder: OpenPose JSON folder, COCO/AIST++ "
+                                                   "pickle, MediaPipe CSV/JSON, or a choreogen .npz."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output .npz (joints, confidence, filled flags)."),
+        checkpoint: Path = typer.Option(None, "--checkpoint", help="Repair model (.safetensors); default: the "
+                                                                   "shipped model for the file's joint layout."),
+        min_conf: float = typer.Option(0.3, "--min-conf", help="Joints with a lower confidence count as missing."),
+        tolerance: float = typer.Option(0.03, "--tolerance", help="How far a present joint may move, in body heights."),
+    ) -> None:
+        """Fill missing joints and remove jitter with the DanceFusion repair VAE; flags filled joints."""
+        from ..errors import ConfigError
+        from ..repair.pipeline import repair_file
+
+        if not 0.0 <= min_conf <= 1.0:
+            raise ConfigError(f"--min-conf must be in [0, 1], got {min_conf}")
+        if tolerance < 0:
+            raise ConfigError(f"--tolerance must be >= 0, got {tolerance}")
+        if out.suffix.lower() != ".npz":
+            raise ConfigError("the output must be a .npz file", out)
+        m, p = repair_file(keypoints, out, checkpoint=checkpoint, min_conf=min_conf, tolerance=tolerance)
+        typer.echo(f"{p}: {m.num_frames} frames, {m.skeleton}; {m.meta['repair']['summary']}")

@@ -1,0 +1,56 @@
+"""Repair baselines a user would otherwise reach for.
+
+* :func:`interpolate_linear` -- per joint and coordinate, linear interpolation over time between
+  the frames where the joint is present (constant extrapolation at the ends).
+* :func:`savgol_smooth` -- the interpolated sequence smoothed by a Savitzky-Golay filter
+  (``scipy.signal.savgol_filter``), the usual "remove jitter" step.
+
+Both take ``joints`` (T, J, D) and ``present`` (T, J) bool and return a complete (T, J, D) float
+array; units and frame are those of the input. A joint that is never present in the sequence is
+placed at the centroid of the present joints of each frame (or of the whole sequence).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import savgol_filter
+
+
+def _fallback(joints: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """(T, D) per-frame centroid of present joints, itself interpolated over empty frames."""
+    w = present[..., None].astype(np.float64)
+    cnt = w.sum(1)
+    cen = np.where(cnt > 0, (np.nan_to_num(joints) * w).sum(1) / np.maximum(cnt, 1), np.nan)
+    have = cnt[:, 0] > 0
+    if not have.any():
+        return np.zeros_like(cen)
+    t = np.arange(len(cen))
+    return np.stack([np.interp(t, t[have], cen[have, d]) for d in range(cen.shape[1])], axis=1)
+
+
+def interpolate_linear(joints: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Fill missing joints by linear interpolation over time, per joint and coordinate."""
+    T, J, D = joints.shape
+    out = np.array(joints, dtype=np.float64, copy=True)
+    t = np.arange(T)
+    fb = None
+    for j in range(J):
+        m = present[:, j]
+        if m.all():
+            continue
+        if not m.any():
+            fb = _fallback(joints, present) if fb is None else fb
+            out[:, j] = fb
+            continue
+        for d in range(D):
+            out[:, j, d] = np.interp(t, t[m], out[m, j, d])
+    return out
+
+
+def savgol_smooth(joints: np.ndarray, present: np.ndarray, window: int = 9, order: int = 2) -> np.ndarray:
+    """Linear interpolation followed by a Savitzky-Golay filter of ``window`` frames along time."""
+    filled = interpolate_linear(joints, present)
+    T = filled.shape[0]
+    w = min(window, T if T % 2 else T - 1)
+    if w <= order:
+        return filled
+    return savgol_filter(filled, w, order, axis=0, mode="interp")

@@ -1,0 +1,130 @@
+"""Repair pipeline, CLI and evaluation protocol on tiny models and synthetic keypoints."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from choreogen.errors import ChoreogenError, InputError
+from choreogen.models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig
+from choreogen.motion import Motion, load_motion, save_motion
+from choreogen.repair import baselines, evaluate
+from choreogen.repair.checkpoint import save_vae
+from choreogen.repair.pipeline import _windows, reconstruct, repair_file, repair_motion
+
+
+@pytest.fixture(scope="module")
+def tiny_ckpt(tmp_path_factory):
+    torch.manual_seed(0)
+    m = SkeletonVAE(SkeletonVAEConfig(num_joints=17, dim=2, d_model=16, n_heads=2, temporal_layers=1,
+                                      decoder_layers=1, latent_dim=4, max_frames=16)).eval()
+    return save_vae(m, tmp_path_factory.mktemp("ck") / "tiny.safetensors", {"skeleton": "coco17", "window": 16})
+
+
+def _kp(T=50, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(T)[:, None, None]
+    j = 500 + rng.normal(size=(1, 17, 2)) * 80 + 30 * np.sin(0.2 * t + rng.uniform(0, 6, (1, 17, 2)))
+    conf = rng.uniform(0.5, 1.0, size=(T, 17))
+    conf[rng.random((T, 17)) < 0.1] = 0.05
+    conf[10:13] = 0.0  # no person in three frames
+    return Motion(skeleton="coco17", fps=30, joints=j.astype(np.float32), confidence=conf.astype(np.float32),
+                  name="kp", meta={"source": "kp.npz"})
+
+
+def test_windows_cover_every_frame():
+    for T in (16, 17, 40, 100):
+        s = _windows(T, 16)
+        cov = np.zeros(T, int)
+        for a in s:
+            cov[a:a + 16] += 1
+        assert cov.min() >= 1 and s[-1] + 16 == T
+
+
+def test_reconstruct_is_translation_and_scale_equivariant(tiny_ckpt):
+    from choreogen.repair.pipeline import load_model
+
+    model, _ = load_model(tiny_ckpt)
+    m = _kp()
+    present = m.confidence >= 0.3
+    a = reconstruct(model, m.joints, present, 16)
+    b = reconstruct(model, m.joints * 2.0 + 100.0, present, 16)
+    np.testing.assert_allclose(b, a * 2.0 + 100.0, rtol=1e-4, atol=1e-2)
+
+
+def test_repair_motion_fills_and_keeps_present_within_tolerance(tiny_ckpt):
+    m = _kp()
+    r = repair_motion(m, checkpoint=tiny_ckpt, tolerance=0.03)
+    present = m.confidence >= 0.3
+    filled = r.meta["filled"]
+    assert np.array_equal(filled, ~present)
+    assert np.isfinite(r.joints).all()
+    from choreogen.repair.damage import body_scale
+
+    s = body_scale(m.joints, present)
+    move = np.linalg.norm(r.joints - m.joints, axis=-1)[present]
+    assert move.max() <= 0.03 * s + 1e-3
+    assert r.meta["repair"]["empty_frames"] == [10, 11, 12]
+    assert "no person" in r.meta["repair"]["summary"]
+    assert (r.confidence[filled] == 0).all()
+
+
+def test_repair_file_writes_filled_flag(tiny_ckpt, tmp_path):
+    src = tmp_path / "in.npz"
+    save_motion(_kp(), src)
+    r, p = repair_file(src, tmp_path / "out.npz", checkpoint=tiny_ckpt)
+    back = load_motion(p)
+    assert back.meta["filled"].shape == (50, 17) and back.meta["filled"].sum() == r.meta["filled"].sum()
+    d = np.load(p)
+    assert d["filled"].dtype == bool
+
+
+def test_bad_inputs_raise_clear_errors(tiny_ckpt, tmp_path):
+    m = _kp()
+    with pytest.raises(InputError, match="every joint is missing"):
+        repair_motion(m.copy(confidence=np.zeros_like(m.confidence)), checkpoint=tiny_ckpt)
+    with pytest.raises(InputError, match="shorter than one repair window"):
+        repair_motion(m.slice(0, 10), checkpoint=tiny_ckpt)
+    wrong = Motion(skeleton="body25", fps=30, joints=np.zeros((40, 25, 2), np.float32), meta={"source": "w.json"})
+    with pytest.raises(InputError, match=r"w.json.*25 joints"):
+        repair_motion(wrong, checkpoint=tiny_ckpt)
+    with pytest.raises(ChoreogenError, match="no shipped repair model"):
+        repair_motion(wrong)
+    # NaN/inf in joints marked present is rejected by the loader, and nothing is written
+    bad = tmp_path / "nan.npz"
+    j = m.joints.copy()
+    j[5, 3] = np.inf
+    np.savez(bad, joints=j, confidence=m.confidence, fps=np.float32(30), skeleton=np.array("coco17"))
+    out = tmp_path / "never.npz"
+    with pytest.raises(InputError, match="nan.npz.*NaN or infinite"):
+        repair_file(bad, out, checkpoint=tiny_ckpt)
+    assert not out.exists()
+
+
+def test_cli_repair_success_and_error(tiny_ckpt, tmp_path):
+    from choreogen.cli.app import main
+
+    src = tmp_path / "in.npz"
+    save_motion(_kp(), src)
+    out = tmp_path / "o.npz"
+    with pytest.raises(SystemExit) as e:
+        main(["repair", str(src), "--out", str(out), "--checkpoint", str(tiny_ckpt)])
+    assert e.value.code in (0, None) and out.exists()
+    with pytest.raises(SystemExit) as e:
+        main(["repair", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "x.npz"), "--checkpoint", str(tiny_ckpt)])
+    assert e.value.code == 2 and not (tmp_path / "x.npz").exists()
+
+
+def test_evaluate_protocol_known_answer():
+    """Interpolation is exact on motion linear in time; a method returning zeros is not."""
+    T = 120
+    t = np.arange(T, dtype=np.float64)[:, None, None]
+    j = (np.arange(17 * 2).reshape(1, 17, 2) * 10.0 + 100) + t * np.linspace(-1, 1, 34).reshape(1, 17, 2)
+    j[..., 1] += np.arange(17)[None, :] * 20  # body height 320
+    seqs = [(j, np.ones((T, 17), bool))]
+    res = evaluate.evaluate(seqs, {"linear": baselines.interpolate_linear, "zero": lambda x, o: np.zeros_like(x)},
+                            [("random", 0.1, 0), ("frames", 0.1, 10)], with_fid=False)
+    assert set(res) == {"random@0.1", "frames-run10@0.1"}
+    for r in res.values():
+        assert r["linear"]["mse"] < 1e-4 and r["zero"]["mse"] > 0.1
+        assert r["linear"]["n_hidden"] == r["zero"]["n_hidden"] > 0
