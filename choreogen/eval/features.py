@@ -118,38 +118,63 @@ def kinetic_features(positions, dt: float = KINETIC_DT, up: int = 1) -> np.ndarr
     """
     P, single = _as_batch(positions, 3, "kinetic features")
     N, T, J, _ = P.shape
-    i = np.arange(1, T)                                  # anchor frames
-    # windowed mean velocity: sum_{t=a}^{b} (P[t]-P[t-1]) = P[b] - P[a-1]
-    a = np.maximum(1, i - 2)
-    b = np.minimum(T - 1, i + 2)
-    n = (b - a + 1).astype(np.float64)
-    vbar = (P[:, b] - P[:, a - 1]) / (n[None, :, None, None] * dt)        # (N, T-1, J, 3)
+    X = np.ascontiguousarray(P.transpose(0, 2, 3, 1))    # (N, J, 3, T): time is the contiguous axis
     flat = [c for c in range(3) if c != up]
-    ke_h = np.sum(np.sum(vbar[..., flat] ** 2, axis=-1), axis=1) / (T - 1)  # (N, J)
-    ke_v = np.sum(vbar[..., up] ** 2, axis=1) / (T - 1)
-    # energy expenditure with the precedence bug: a_t = ((P[t+1]-P[t])/dt - (P[t] - P[t-1]/dt)) / dt
-    t = np.arange(1, T - 1)
-    acc = ((P[:, t + 1] - P[:, t]) / dt - (P[:, t] - P[:, t - 1] / dt)) / dt  # (N, T-2, J, 3)
-    pad = np.zeros((N, T + 4, J, 3))
-    pad[:, 3:T + 1] = acc                                # acc of frame t sits at pad index t + 2
-    s = np.zeros((N, T - 1, J, 3))
-    for k in range(-2, 3):                               # frames t = i + k, anchors i = 1..T-1
-        s += pad[:, 3 + k:T + 2 + k]
-    lo = np.maximum(1, i - 2)
-    hi = np.minimum(T - 2, i + 2)
-    cnt = (hi - lo + 1).astype(np.float64)
-    ee = np.sum(np.linalg.norm(s / cnt[None, :, None, None], axis=-1), axis=1) / (T - 1)
+    ke_h = np.zeros((N, J))
+    ke_v = np.zeros((N, J))
+    ee = np.zeros((N, J))
+    # energy expenditure with the precedence bug: a_t = ((P[t+1]-P[t])/dt - (P[t] - P[t-1]/dt)) / dt,
+    # stored at index t - 1 for t = 1..T-2
+    acc = ((X[..., 2:] - X[..., 1:-1]) / dt - (X[..., 1:-1] - X[..., :-2] / dt)) / dt
+    # anchors i = 1..T-1 in runs sharing one window shape: interior runs use slices, borders one by one
+    interior = range(3, T - 3) if T >= 7 else range(0)
+    runs = [(lo, hi) for lo, hi in [(3, T - 3)] if interior] + [(i, i + 1) for i in range(1, T) if i not in interior]
+    for i0, i1 in runs:
+        # windowed mean velocity: sum_{t=a}^{b} (P[t]-P[t-1]) = P[b] - P[a-1], a = max(1, i-2), b = min(T-1, i+2)
+        a, b = max(1, i0 - 2), min(T - 1, i0 + 2)
+        m = i1 - i0
+        v = (X[..., b:b + m] - X[..., a - 1:a - 1 + m]) / ((b - a + 1) * dt)
+        sq = v * v
+        ke_h += (sq[:, :, flat[0]] + sq[:, :, flat[1]]).sum(axis=-1)
+        ke_v += sq[:, :, up].sum(axis=-1)
+        # energy: frames t = i+k, k = -2..2, with 1 <= t <= T-2 (acc index t-1), summed in k order
+        lo, hi = max(1, i0 - 2), min(T - 2, i0 + 2)
+        acc_sum = None
+        for t in range(lo, hi + 1):
+            part = acc[..., t - 1:t - 1 + m]
+            acc_sum = part.copy() if acc_sum is None else acc_sum + part
+        acc_sum /= float(hi - lo + 1)
+        ee += np.sqrt(acc_sum[:, :, 0] * acc_sum[:, :, 0] + acc_sum[:, :, 1] * acc_sum[:, :, 1]
+                      + acc_sum[:, :, 2] * acc_sum[:, :, 2]).sum(axis=-1)
+    ke_h /= T - 1
+    ke_v /= T - 1
+    ee /= T - 1
     out = np.stack([ke_h, ke_v, ee], axis=-1).reshape(N, J * 3).astype(np.float32)
     return out[0] if single else out
 
 
 # ------------------------------------------------------------------------------------- geometric
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+# Vectors are tuples of three (N, T-1) arrays (x, y, z): contiguous and cheap, with the same
+# arithmetic order as numpy's cross / norm / sum over a length-3 axis (bit-identical results).
+def _dot(a, b):
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
-def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sum(a * b, axis=-1)
+def _norm(a):
+    return np.sqrt(_dot(a, a))
+
+
+def _sub(a, b):
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
+
+
+def _cross(a, b):
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+def _unit(a):
+    n = _norm(a)
+    return (a[0] / n, a[1] / n, a[2] / n)
 
 
 def geometric_per_frame(positions) -> np.ndarray:
@@ -158,53 +183,53 @@ def geometric_per_frame(positions) -> np.ndarray:
     Row f-1 holds the 32 predicates for current frame f and previous frame f-1 (f = 1..T-1).
     """
     P, single = _as_batch(positions, 2, "geometric features")
-    cur, prev = P[:, 1:], P[:, :-1]                      # (N, T-1, J, 3)
-    zero = np.zeros_like(cur[:, :, 0])
-    y_unit = zero.copy()
-    y_unit[..., 1] = 1.0
-    y_min = zero.copy()
-    y_min[..., 1] = cur[..., 1].min(axis=-1)
-    pseudo = {ZERO: zero, Y_UNIT: y_unit, MINUS_Y_UNIT: -y_unit, Y_MIN: y_min}
+    X = np.ascontiguousarray(P.transpose(2, 3, 0, 1))    # (J, 3, N, T)
+    cur, prev = X[..., 1:], X[..., :-1]
+    shape = cur.shape[2:]
+    zero = np.zeros(shape)
+    one = np.ones(shape)
+    pseudo = {ZERO: (zero, zero, zero), Y_UNIT: (zero, one, zero), MINUS_Y_UNIT: (zero, -one, zero),
+              Y_MIN: (zero, cur[:, 1].min(axis=0), zero)}
 
     def c(j):
-        return pseudo[j] if isinstance(j, str) else cur[:, :, j]
+        return pseudo[j] if isinstance(j, str) else tuple(cur[j])
 
     def p(j):
-        return prev[:, :, j]
+        return tuple(prev[j])
 
-    cols = []
+    out = np.zeros(shape + (32,), np.float32)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for kind, *args in GEOMETRIC_SPEC:
+        for col, (kind, *args) in enumerate(GEOMETRIC_SPEC):
             if kind == "move":
                 j1, j2, j3, _j4, th = args        # the reference ignores the fourth joint
-                vel = ((c(j3) - c(j1)) - (p(j3) - p(j1))) / GEOMETRIC_DT
-                val = _dot(vel, _unit(c(j2) - c(j1))) > th
+                rel = _sub(_sub(c(j3), c(j1)), _sub(p(j3), p(j1)))
+                vel = tuple(r / GEOMETRIC_DT for r in rel)
+                val = _dot(vel, _unit(_sub(c(j2), c(j1)))) > th
             elif kind == "nmove":
                 j1, j2, j3, j4, th = args
-                vel = ((c(j4) - c(j1)) - (p(j4) - p(j1))) / GEOMETRIC_DT
-                normal = _unit(np.cross(c(j3) - c(j1), c(j2) - c(j1)))
+                rel = _sub(_sub(c(j4), c(j1)), _sub(p(j4), p(j1)))
+                vel = tuple(r / GEOMETRIC_DT for r in rel)
+                normal = _unit(_cross(_sub(c(j3), c(j1)), _sub(c(j2), c(j1))))
                 val = _dot(vel, normal) > th
             elif kind == "plane":
                 a, b, cc, q, th = args
-                normal = _unit(np.cross(c(cc) - c(a), c(b) - c(a)))
-                val = _dot(c(q) - c(a), normal) > th
+                normal = _unit(_cross(_sub(c(cc), c(a)), _sub(c(b), c(a))))
+                val = _dot(_sub(c(q), c(a)), normal) > th
             elif kind == "nplane":
                 n1, n2, a, q, th = args
-                nv = c(n2) - c(n1)
-                val = _dot(nv, c(q) - c(a)) / np.linalg.norm(nv, axis=-1) > th
+                nv = _sub(c(n2), c(n1))
+                val = _dot(nv, _sub(c(q), c(a))) / _norm(nv) > th
             elif kind == "angle":
                 j1, j2, k1, k2, (lo, hi) = args
-                v1, v2 = c(j2) - c(j1), c(k2) - c(k1)
-                cos = _dot(v1, v2) / (np.linalg.norm(v1, axis=-1) * np.linalg.norm(v2, axis=-1))
-                ang = np.degrees(np.arccos(cos))             # no clipping: NaN compares False
+                v1, v2 = _sub(c(j2), c(j1)), _sub(c(k2), c(k1))
+                ang = np.degrees(np.arccos(_dot(v1, v2) / (_norm(v1) * _norm(v2))))  # NaN compares False
                 val = (ang > lo) & (ang < hi)
             elif kind == "fast":
                 j, th = args
-                val = np.linalg.norm(c(j) - p(j), axis=-1) / GEOMETRIC_DT > th
+                val = _norm(_sub(c(j), p(j))) / GEOMETRIC_DT > th
             else:  # pragma: no cover
                 raise AssertionError(kind)
-            cols.append(val)
-    out = np.stack(cols, axis=-1).astype(np.float32)
+            out[..., col] = val
     return out[0] if single else out
 
 
@@ -218,13 +243,18 @@ def geometric_features(positions) -> np.ndarray:
     return per.astype(np.float64).mean(axis=-2).astype(np.float32)
 
 
-def extract_features(positions, origin: str = "raw", chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def extract_features(positions, origin: str = "raw", chunk: int = 4,
+                     workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Kinetic and geometric features of many sequences.
 
     ``positions``: (N, T, J, 3) array or a list of (T_i, J, 3) arrays (metres, Y-up). ``origin``:
-    see :func:`apply_origin`. Sequences of equal length are processed in chunks of ``chunk``.
+    see :func:`apply_origin`. Sequences of equal length are processed in chunks of ``chunk`` (small
+    chunks stay in cache) by ``workers`` threads (numpy releases the GIL; default: up to 2).
     Returns (kinetic (N, J*3), geometric (N, 32)) float32.
     """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     seqs = list(positions) if not isinstance(positions, np.ndarray) or positions.ndim != 4 else positions
     n = len(seqs)
     if n == 0:
@@ -234,13 +264,21 @@ def extract_features(positions, origin: str = "raw", chunk: int = 64) -> tuple[n
     geo = np.zeros((n, 32), np.float32)
     by_len: dict[int, list[int]] = {}
     for idx, s in enumerate(seqs):
-        if np.shape(s)[1] != J:
-            raise InputError(f"sequence {idx} has {np.shape(s)[1]} joints, expected {J}")
+        if np.ndim(s) != 3 or np.shape(s)[1] != J:
+            raise InputError(f"sequence {idx} has shape {np.shape(s)}, expected (T, {J}, 3)")
         by_len.setdefault(np.shape(s)[0], []).append(idx)
-    for _T, idxs in by_len.items():
-        for start in range(0, len(idxs), chunk):
-            sel = idxs[start:start + chunk]
-            batch = apply_origin(np.stack([np.asarray(seqs[k]) for k in sel]), origin)
-            kin[sel] = kinetic_features(batch)
-            geo[sel] = geometric_features(batch)
+    jobs = [idxs[k:k + chunk] for idxs in by_len.values() for k in range(0, len(idxs), chunk)]
+
+    def work(sel):
+        batch = apply_origin(np.stack([np.asarray(seqs[k]) for k in sel]), origin)
+        kin[sel] = kinetic_features(batch)
+        geo[sel] = geometric_features(batch)
+
+    workers = min(2, os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    if workers == 1 or len(jobs) == 1:
+        for sel in jobs:
+            work(sel)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, jobs))
     return kin, geo
