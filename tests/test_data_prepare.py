@@ -171,6 +171,13 @@ def test_prepared_windows_recentre(prepared):
         keep = [c for c in range(151) if c not in (4, 6)]  # y and everything else untouched
         assert np.array_equal(x[:, keep], r[:, keep])
     assert {int(va[i]["seq"]) for i in range(len(va))} == {1}
+    # pickling (DataLoader workers) sends paths, not the arrays, and re-opens the memory maps
+    import pickle
+
+    blob = pickle.dumps(al)
+    assert len(blob) < 50_000 < (out / "motion.npy").stat().st_size
+    clone = pickle.loads(blob)
+    assert isinstance(clone.motion, np.memmap) and torch.equal(clone[33]["motion"], al[33]["motion"])
     with pytest.raises(InputError, match="unknown split 'dev'"):
         PreparedWindows(out, "dev")
 

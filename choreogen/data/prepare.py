@@ -219,6 +219,9 @@ def prepare_dataset(
     t0 = time.perf_counter()
     out_p.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_p.name}.", suffix=".tmp", dir=out_p.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private (0700); the result is a normal folder
     try:
         manifest = _build(tmp, root_p, fmt, todo, code_of, skipped, params, fp, jobs, progress, log)
         manifest["build_seconds"] = round(time.perf_counter() - t0, 3)

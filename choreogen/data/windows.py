@@ -77,6 +77,17 @@ class PreparedWindows(Dataset):
         self.genre_of_seq = np.array([s.get("genre_index", -1) for s in m["sequences"]], dtype=np.int64)
         self.offsets = np.array([s["offset"] for s in m["sequences"]], dtype=np.int64)
 
+    # DataLoader workers (spawn) pickle the dataset: send the paths, re-open the memory maps there
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["motion"] = state["music"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.motion = np.load(self.path / "motion.npy", mmap_mode="r")
+        self.music = np.load(self.path / "music.npy", mmap_mode="r")
+
     @property
     def genres(self) -> list[str]:
         return list(self.manifest["genres"])
