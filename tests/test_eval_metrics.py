@@ -283,3 +283,34 @@ def test_bas_2d_on_known_beats():
     r = video.bas_2d(kp, beats_s, fps)
     assert r["bas"] > 0.95
     assert video.bas_2d(kp, beats_s + 7.5 / fps, fps)["bas"] < 0.2      # half a period off
+
+
+def test_av_align_synthetic(tmp_path):
+    """A textured square jumps at frames 15, 30, 45 (20 fps); clicks at the same times: IoU 1."""
+    import cv2
+    import soundfile as sf
+
+    fps, T = 20, 60
+    rng = np.random.default_rng(0)
+    tex = rng.integers(0, 255, (32, 32), dtype=np.uint8)
+    step = np.zeros(T)
+    for f in (15, 30, 45):
+        step[f], step[f - 1], step[f + 1] = 6, 1, 1
+    x = 8 + np.cumsum(step)
+    path = str(tmp_path / "v.avi")
+    w = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (128, 64))
+    for i in range(T):
+        img = np.full((64, 128), 40, np.uint8)
+        img[16:48, int(x[i]):int(x[i]) + 32] = tex
+        w.write(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR))
+    w.release()
+    sr = 22050
+    y = np.zeros(int(sr * T / fps), np.float32)
+    for f in (15, 30, 45):
+        s = int(sr * f / fps)
+        y[s:s + 200] = np.hanning(200) * np.sin(np.arange(200) * 0.9)
+    sf.write(tmp_path / "v.wav", y, sr)
+    r = video.av_align(path, tmp_path / "v.wav")
+    assert r["n_video_peaks"] == 3 and r["matches"] == 3
+    assert r["av_align"] == pytest.approx(3 / (r["n_audio_peaks"] + 3 - 3))
+    assert r["n_audio_peaks"] == 3 and r["av_align"] == 1.0
