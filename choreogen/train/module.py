@@ -30,6 +30,7 @@ class DanceDiffusionModule(L.LightningModule):
         self.cfg = GeneratorConfig.from_dict(config)
         self.model = DanceDenoiser(self.cfg.model)
         self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.cfg.train.ema_decay), use_buffers=True)
+        self.ema.requires_grad_(False)  # averaged copy: never trained, ignored by DDP
         dm = self.cfg.model.motion_dim
         self.register_buffer("norm_lo", normalizer_lo if normalizer_lo is not None else torch.zeros(dm))
         self.register_buffer("norm_hi", normalizer_hi if normalizer_hi is not None else torch.ones(dm))

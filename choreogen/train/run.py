@@ -136,7 +136,7 @@ def train_generator(
         val_check_interval=min(cfg.train.val_every, max(1, len(train_dl))) if val_dl is not None else None,
         check_val_every_n_epoch=None if val_dl is not None else 1,
         limit_val_batches=limit_val_batches, callbacks=callbacks, default_root_dir=out,
-        enable_progress_bar=progress, log_every_n_steps=25, num_sanity_val_steps=0,
+        enable_progress_bar=progress, log_every_n_steps=max(1, min(25, cfg.train.max_steps // 4)), num_sanity_val_steps=0,
         logger=L.pytorch.loggers.CSVLogger(out, name="logs"), deterministic=False,
     )
     trainer.fit(module, train_dl, val_dl, ckpt_path=str(ckpt_last) if resume and ckpt_last.exists() else None,
