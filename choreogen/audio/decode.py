@@ -128,8 +128,8 @@ def _looks_like_mp3(path: Path) -> bool:
 def _capture_c_stderr(enabled: bool):
     """Capture what C libraries (libmpg123) print on file descriptor 2 during the block.
 
-    Yields a dict whose "text" is filled on exit. Lines that are not decoder chatter are
-    written back to the real stderr so nothing else is lost.
+    Yields a dict whose "text" is filled on exit. Lines that are not mpg123 chatter ("Note:",
+    "Warning:", "[src/libmpg123...]") are written back to the real stderr.
     """
     out: dict[str, str] = {"text": ""}
     if not enabled:
@@ -146,8 +146,8 @@ def _capture_c_stderr(enabled: bool):
             os.close(saved)
             tmp.seek(0)
             out["text"] = tmp.read().decode("utf-8", "replace")
-    other = [ln for ln in out["text"].splitlines()
-             if ln.strip() and "libmpg123" not in ln and "Xing" not in ln and "mpg123" not in ln.lower()]
+    chatter = re.compile(r"^\s*(Note:|Warning:|\[src/|.*mpg123)")
+    other = [ln for ln in out["text"].splitlines() if ln.strip() and not chatter.match(ln)]
     if other:
         sys.stderr.write("\n".join(other) + "\n")
 

@@ -228,12 +228,14 @@ class SafetensorsEncoder(MusicEncoder):
             state = load_file(str(wpath))
         except Exception as e:
             raise InputError(f"not a readable safetensors file ({str(e)[:120]})", wpath) from None
-        missing, unexpected = self.model.load_state_dict(state, strict=False)
-        bad = [k for k, v in state.items() if k in self.model.state_dict()
-               and tuple(v.shape) != tuple(self.model.state_dict()[k].shape)]
+        own = self.model.state_dict()
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        bad = [k for k, v in state.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]
         if missing or unexpected or bad:
             raise ConfigError(f"weights do not match the config: missing {list(missing)[:3]}, "
                               f"unexpected {list(unexpected)[:3]}, wrong shape {bad[:3]}", wpath)
+        self.model.load_state_dict(state, strict=True)
         self.name = name
         self.sample_rate = int(cfg.get("sample_rate", 22050))
         self.n_fft = int(cfg.get("n_fft", 2048))
