@@ -125,7 +125,13 @@ def kinetic_features(positions, dt: float = KINETIC_DT, up: int = 1) -> np.ndarr
     ee = np.zeros((N, J))
     # energy expenditure with the precedence bug: a_t = ((P[t+1]-P[t])/dt - (P[t] - P[t-1]/dt)) / dt,
     # stored at index t - 1 for t = 1..T-2
-    acc = ((X[..., 2:] - X[..., 1:-1]) / dt - (X[..., 1:-1] - X[..., :-2] / dt)) / dt
+    # (computed in place with f = 1/dt: identical up to rounding, ~2x faster than with divisions)
+    f = 1.0 / dt
+    acc = X[..., 2:] - X[..., 1:-1]
+    acc *= f
+    acc -= X[..., 1:-1]
+    acc += f * X[..., :-2]
+    acc *= f
     # anchors i = 1..T-1 in runs sharing one window shape: interior runs use slices, borders one by one
     interior = range(3, T - 3) if T >= 7 else range(0)
     runs = [(lo, hi) for lo, hi in [(3, T - 3)] if interior] + [(i, i + 1) for i in range(1, T) if i not in interior]
@@ -133,19 +139,20 @@ def kinetic_features(positions, dt: float = KINETIC_DT, up: int = 1) -> np.ndarr
         # windowed mean velocity: sum_{t=a}^{b} (P[t]-P[t-1]) = P[b] - P[a-1], a = max(1, i-2), b = min(T-1, i+2)
         a, b = max(1, i0 - 2), min(T - 1, i0 + 2)
         m = i1 - i0
-        v = (X[..., b:b + m] - X[..., a - 1:a - 1 + m]) / ((b - a + 1) * dt)
-        sq = v * v
-        ke_h += (sq[:, :, flat[0]] + sq[:, :, flat[1]]).sum(axis=-1)
-        ke_v += sq[:, :, up].sum(axis=-1)
-        # energy: frames t = i+k, k = -2..2, with 1 <= t <= T-2 (acc index t-1), summed in k order
+        v = X[..., b:b + m] - X[..., a - 1:a - 1 + m]
+        ss = np.einsum("njct,njct->njc", v, v) / ((b - a + 1) * dt) ** 2      # (N, J, 3)
+        ke_h += ss[:, :, flat[0]] + ss[:, :, flat[1]]
+        ke_v += ss[:, :, up]
+        # energy: frames t = i+k, k = -2..2, with 1 <= t <= T-2 (acc index t-1)
         lo, hi = max(1, i0 - 2), min(T - 2, i0 + 2)
-        acc_sum = None
-        for t in range(lo, hi + 1):
-            part = acc[..., t - 1:t - 1 + m]
-            acc_sum = part.copy() if acc_sum is None else acc_sum + part
-        acc_sum /= float(hi - lo + 1)
-        ee += np.sqrt(acc_sum[:, :, 0] * acc_sum[:, :, 0] + acc_sum[:, :, 1] * acc_sum[:, :, 1]
-                      + acc_sum[:, :, 2] * acc_sum[:, :, 2]).sum(axis=-1)
+        if m > 1:   # interior run: windows of 5 by a cumulative sum over time
+            csum = np.cumsum(acc[..., lo - 1:hi - 1 + m], axis=-1)
+            win = csum[..., hi - lo:].copy()
+            win[..., 1:] -= csum[..., :m - 1]
+        else:
+            win = acc[..., lo - 1:hi].sum(axis=-1, keepdims=True)
+        win /= float(hi - lo + 1)
+        ee += np.sqrt(np.einsum("njct,njct->njt", win, win)).sum(axis=-1)
     ke_h /= T - 1
     ke_v /= T - 1
     ee /= T - 1
