@@ -94,7 +94,18 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
         if not no_video:
             from ..render import render_motion
 
-            render_motion(m, tmp / f"{name}.mp4", music=song, music_offset=start)
+            music = song
+            if start > 0:  # the video's audio starts where the dance starts
+                import soundfile as sf
+
+                from ..audio import load_audio
+
+                y, sr = load_audio(song)
+                music = tmp / "excerpt.wav"
+                sf.write(music, y[int(round(start * sr)):], sr)
+            render_motion(m, tmp / f"{name}.mp4", music=music)
+            if start > 0:
+                music.unlink()
     con.print(f"{m.duration:.1f} s of dance ({m.num_frames} frames at {m.fps:g} fps, {m.meta['windows']} windows, "
               f"{m.meta['steps']} steps) in {res.seconds_wall:.1f} s -> {out}/{name}.npz"
               + ("" if no_bvh else ", .bvh") + ("" if no_video else ", .mp4"))
