@@ -314,3 +314,17 @@ def test_av_align_synthetic(tmp_path):
     assert r["n_video_peaks"] == 3 and r["matches"] == 3
     assert r["av_align"] == pytest.approx(3 / (r["n_audio_peaks"] + 3 - 3))
     assert r["n_audio_peaks"] == 3 and r["av_align"] == 1.0
+
+
+def test_dancefusion_metrics_aggregate():
+    rng = np.random.default_rng(0)
+    gt = [rng.uniform(0, 100, (40, 17, 2)) for _ in range(4)]
+    masks = [rng.random((40, 17)) > 0.2 for _ in range(4)]
+    same = recon.dancefusion_metrics(gt, gt, masks)
+    assert same["mse"] == 0 and same["l1"] == 0
+    assert same["missing_rate"] == pytest.approx(1 - np.mean(masks))
+    assert abs(recon.dancefusion_metrics(gt, gt)["fid"]) < 1e-3
+    noisy = recon.dancefusion_metrics([g + 1.0 for g in gt], gt, masks)
+    assert noisy["mse"] == pytest.approx(2.0) and noisy["l1"] == pytest.approx(2.0)   # (1^2 + 1^2), |1| + |1|
+    r3 = recon.dancefusion_metrics([random_motion(30, s) for s in range(3)], [random_motion(30, s) for s in range(3)])
+    assert r3["mse"] == 0 and np.isfinite(r3["fid"])

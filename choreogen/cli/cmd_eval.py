@@ -30,10 +30,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Evaluate generated dances against ground truth: FID_k/g, Div_k/g, BAS, PFC/PBC/FSR.
 
-        Prints a table for the generated set and for the ground truth itself (with bootstrap
-        confidence intervals over samples); --json writes everything, keys fid_k, fid_g, div_k,
-        div_g, bas, ... under "generated" and "ground_truth".
-        """
+        Prints a table for the generated set and for the ground truth itself, with bootstrap confidence intervals over samples; --json writes everything (keys fid_k, fid_g, div_k, div_g, bas, ... under "generated" and "ground_truth"). See docs/EVAL.md.
+        """  # noqa: E501
         from ..errors import ConfigError
         from ..eval.protocols import get_protocol
         from ..eval.report import print_table, write_json

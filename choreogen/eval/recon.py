@@ -111,3 +111,39 @@ def keypoint_features_2d(kp, conf=None, thr: float = CONF_THRESHOLD) -> np.ndarr
         if both.any():
             out[j, 4] = np.linalg.norm(x[1:, j] - x[:-1, j], axis=-1)[both].mean()
     return out.ravel()
+
+
+def dancefusion_metrics(pred_seqs, gt_seqs, masks=None, thr: float = CONF_THRESHOLD) -> dict:
+    """All DanceFusion metrics for paired reconstructions.
+
+    ``pred_seqs``/``gt_seqs``: lists of (T_i, J, D) arrays (D = 2 keypoints or 3 SMPL-order joints
+    in metres); ``masks``: list of (T_i, J) presence masks of the *input* (None = all present).
+    Returns masked ``mse``/``l1`` (pooled over all present joints), ``fid`` (GT-normalised, Bailando
+    flavour; on :func:`keypoint_features_2d` for 2D, on kinetic+geometric features for 3D; NaN with
+    fewer than 2 sequences), ``diversity_pred``/``diversity_gt`` (eq. 11) and missing-joint rates.
+    """
+    from .fid import fid as _fid
+
+    if len(pred_seqs) != len(gt_seqs) or not pred_seqs:
+        raise InputError("need the same, non-zero number of predicted and ground-truth sequences")
+    masks = list(masks) if masks is not None else [np.ones(np.shape(g)[:2], bool) for g in gt_seqs]
+    se = ae = n = 0.0
+    for p, g, m in zip(pred_seqs, gt_seqs, masks):
+        s = masked_errors(p, g, m, reduction="sum")
+        se, ae, n = se + s["mse"], ae + s["l1"], n + float(np.asarray(m, bool).sum())
+    D = np.shape(gt_seqs[0])[-1]
+    if D == 2:
+        fp = np.stack([keypoint_features_2d(p) for p in pred_seqs])
+        fg = np.stack([keypoint_features_2d(g, None if m is None else np.asarray(m, float)) for g, m in zip(gt_seqs, masks)])
+    else:
+        from .features import extract_features
+
+        kp, gp = extract_features(list(pred_seqs), origin="zero_start")
+        kg, gg = extract_features(list(gt_seqs), origin="zero_start")
+        fp, fg = np.hstack([kp, gp]), np.hstack([kg, gg])
+    out = {"mse": se / n if n else float("nan"), "l1": ae / n if n else float("nan"),
+           "fid": _fid(fg, fp).value if len(fp) >= 2 else float("nan"),
+           "diversity_pred": dancefusion_diversity(list(pred_seqs)),
+           "diversity_gt": dancefusion_diversity(list(gt_seqs), masks)}
+    out.update(missing_rates(masks))
+    return out
