@@ -115,11 +115,11 @@ def test_savgol_removes_jitter():
     assert np.abs(sm - x).mean() < 0.7 * np.abs(noisy - x).mean()
 
 
-def _tiny(masking=True, J=5, D=2, d=16, latent=4):
+def _tiny(masking=True, J=5, D=2, d=16, latent=4, residual=True):
     torch.manual_seed(0)
     return SkeletonVAE(SkeletonVAEConfig(num_joints=J, dim=D, d_model=d, n_heads=2, spatial_layers=1,
                                          temporal_layers=1, decoder_layers=1, latent_dim=latent, max_frames=16,
-                                         masking=masking))
+                                         masking=masking, residual=residual))
 
 
 def test_vae_shapes_and_missing_joints_have_no_influence():
@@ -164,7 +164,7 @@ def test_tiny_vae_learns_to_fill_missing_joints():
     torch.manual_seed(0)
     T, J = 12, 5
     t = torch.arange(T)[:, None, None].float()
-    m = _tiny(d=32, latent=8)
+    m = _tiny(d=32, latent=8, residual=False)  # the pure VAE (no interpolation reference)
     opt = torch.optim.AdamW(m.parameters(), 3e-3)
 
     def batch(n):
@@ -188,11 +188,23 @@ def test_tiny_vae_learns_to_fill_missing_joints():
     assert err < 0.5 * baseline
 
 
+def test_residual_model_starts_as_linear_interpolation():
+    m = _tiny().eval()
+    x = torch.randn(2, 12, 5, 2, dtype=torch.float64).float()
+    p = torch.rand(2, 12, 5) > 0.4
+    p[:, 0] = p[:, -1] = True
+    with torch.no_grad():
+        rec = m(x, p, sample=False)["recon"].numpy()
+    for b in range(2):
+        ref = baselines.interpolate_linear(np.where(p[b, ..., None].numpy(), x[b].numpy(), 0), p[b].numpy())
+        np.testing.assert_allclose(rec[b], ref, atol=1e-5)
+
+
 def test_checkpoint_round_trip_and_bad_files(tmp_path):
     from choreogen.errors import InputError
     from choreogen.repair.checkpoint import load_vae, save_vae
 
-    m = _tiny().eval()
+    m = _tiny(residual=False).eval()
     p = save_vae(m, tmp_path / "m.safetensors", {"skeleton": "coco17"})
     m2, info = load_vae(p)
     assert info == {"skeleton": "coco17"} and m2.cfg == m.cfg

@@ -89,7 +89,7 @@ def test_bad_inputs_raise_clear_errors(tiny_ckpt, tmp_path):
     with pytest.raises(InputError, match=r"w.json.*25 joints"):
         repair_motion(wrong, checkpoint=tiny_ckpt)
     with pytest.raises(ChoreogenError, match="no shipped repair model"):
-        repair_motion(wrong)
+        repair_motion(Motion(skeleton="smplh52", fps=30, joints=np.zeros((40, 52, 3), np.float32)))
     # NaN/inf in joints marked present is rejected by the loader, and nothing is written
     bad = tmp_path / "nan.npz"
     j = m.joints.copy()
@@ -128,3 +128,21 @@ def test_evaluate_protocol_known_answer():
     for r in res.values():
         assert r["linear"]["mse"] < 1e-4 and r["zero"]["mse"] > 0.1
         assert r["linear"]["n_hidden"] == r["zero"]["n_hidden"] > 0
+
+
+def test_body25_goes_through_the_coco17_joints(tiny_ckpt, monkeypatch):
+    from choreogen.motion.skeleton import get_skeleton
+    from choreogen.repair import pipeline
+
+    monkeypatch.setattr(pipeline, "default_checkpoint", lambda name: tiny_ckpt)
+    coco = _kp()
+    b25 = get_skeleton("body25")
+    idx = [b25.joint_names.index(n) for n in get_skeleton("coco17").joint_names]
+    j = np.zeros((50, 25, 2), np.float32)
+    c = np.zeros((50, 25), np.float32)
+    j[:, idx], c[:, idx] = coco.joints, coco.confidence
+    m = Motion(skeleton="body25", fps=30, joints=j, confidence=c, meta={"source": "b25.json"})
+    r = repair_motion(m)
+    ref = repair_motion(coco, checkpoint=tiny_ckpt)
+    np.testing.assert_allclose(r.joints[:, idx], ref.joints, atol=1e-4)
+    assert r.meta["filled"].shape == (50, 25) and r.meta["filled"][:, b25.index("neck")].all()

@@ -18,6 +18,12 @@ neighbouring frames. The J output tokens of a frame are concatenated and project
 vector (a linear pool that keeps joint identity); a linear head gives (mu, log sigma^2) per frame.
 
 Decoder: Linear(C -> d) + frame embedding, a temporal transformer, then an MLP head to J x D.
+With ``residual=True`` (default) the decoder output is a correction added to a parameter-free
+reference, the per-joint linear interpolation over time of the observed joints
+(:func:`interpolate_tracks`): a freshly initialised model already interpolates, and training (on
+CPU budgets) only has to learn what interpolation gets wrong -- long gaps, whole missing limbs or
+frames, jitter. This departs from the paper's pure decoder; ``residual=False`` gives the pure
+VAE (needed to decode latents without an observation, e.g. for latent diffusion).
 
 ``masking=False`` is the "w/o mask" ablation of the paper's Table 3: the encoder sees M * X
 (eq. 6, missing coordinates zero-filled) through the same embedding as present joints and no
@@ -47,6 +53,7 @@ class SkeletonVAEConfig:
     ff_mult: int = 2
     dropout: float = 0.0
     masking: bool = True
+    residual: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,6 +99,9 @@ class SkeletonVAE(nn.Module):
         self.head = nn.Sequential(
             nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, cfg.num_joints * cfg.dim)
         )
+        if cfg.residual:  # start as exact interpolation
+            nn.init.zeros_(self.head[-1].weight)
+            nn.init.zeros_(self.head[-1].bias)
 
     # ------------------------------------------------------------------ encoder
     def encode(self, x: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,14 +138,44 @@ class SkeletonVAE(nn.Module):
         h = self.dec_temporal(h)
         return self.head(h).reshape(B, T, self.cfg.num_joints, self.cfg.dim)
 
+    def base(self, x: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        """Parameter-free reference the decoder corrects when ``cfg.residual``: per joint track,
+        linear interpolation over time between present frames (held at the ends; 0 = the window
+        centre for a joint never present). Without masking only M * X is known (eq. 6)."""
+        if not self.cfg.masking:
+            return torch.where(present[..., None].bool(), x, torch.zeros((), dtype=x.dtype))
+        return interpolate_tracks(x, present)
+
     def forward(self, x: torch.Tensor, present: torch.Tensor, sample: bool = True) -> dict[str, torch.Tensor]:
-        """Encode, reparameterise (``sample=False`` uses the mean), decode.
+        """Encode, reparameterise (``sample=False`` uses the mean), decode; with ``cfg.residual``
+        the decoder output is added to :meth:`base` (so an untrained model already interpolates).
 
         Returns dict(recon (B,T,J,D), mu (B,T,C), logvar (B,T,C), z (B,T,C)).
         """
         mu, logvar = self.encode(x, present)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
-        return {"recon": self.decode(z), "mu": mu, "logvar": logvar, "z": z}
+        recon = self.decode(z)
+        if self.cfg.residual:
+            recon = recon + self.base(x, present)
+        return {"recon": recon, "mu": mu, "logvar": logvar, "z": z}
+
+
+def interpolate_tracks(x: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+    """(B,T,J,D), (B,T,J) bool -> (B,T,J,D): per (b, j) linear interpolation over time between the
+    frames where the joint is present; constant before the first / after the last; 0 if never."""
+    B, T, J, D = x.shape
+    p = present.bool()
+    t = torch.arange(T, device=x.device).view(1, T, 1).expand(B, T, J)
+    prev = torch.where(p, t, torch.full_like(t, -1)).cummax(dim=1).values
+    nxt = torch.where(p, t, torch.full_like(t, T)).flip(1).cummin(dim=1).values.flip(1)
+    has_prev, has_next = prev >= 0, nxt < T
+    pi, ni = prev.clamp(0, T - 1), nxt.clamp(0, T - 1)
+    xp = torch.gather(x, 1, pi[..., None].expand(B, T, J, D))
+    xn = torch.gather(x, 1, ni[..., None].expand(B, T, J, D))
+    w = ((t - prev).float() / (nxt - prev).clamp_min(1).float())[..., None].to(x.dtype)
+    out = torch.where((has_prev & has_next)[..., None], xp + w * (xn - xp),
+                      torch.where(has_prev[..., None], xp, torch.where(has_next[..., None], xn, torch.zeros_like(x))))
+    return torch.where(p[..., None], x, out)
 
 
 def masked_recon_loss(recon: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str = "mse") -> torch.Tensor:

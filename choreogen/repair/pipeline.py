@@ -33,6 +33,7 @@ from .normalize import denormalize, normalize, window_center
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
 SHIPPED = {"coco17": "repair_coco17.safetensors", "smpl24": "repair_smpl24.safetensors"}
 DEFAULT_MIN_CONF = 0.3
+VIA_COCO17 = ("body25", "openpose137", "mediapipe33")  # 2D layouts that contain the 17 COCO joints
 
 
 @dataclass
@@ -137,16 +138,51 @@ def presence_mask(motion: Motion, min_conf: float = DEFAULT_MIN_CONF) -> np.ndar
     return ok
 
 
+def _via_coco17(motion: Motion, checkpoint, min_conf: float, tolerance: float) -> Motion:
+    """BODY_25 / OpenPose-137 / MediaPipe-33 with the COCO-17 model: the 17 COCO joints (found by
+    name in every one of these layouts) are repaired by the model; the other joints (feet, hands,
+    face, neck, mid-hip) are filled by linear interpolation over time and smoothed like the rest."""
+    from ..motion.skeleton import get_skeleton
+    from .baselines import interpolate_linear
+
+    names = motion.skel.joint_names
+    idx = [names.index(n) for n in get_skeleton("coco17").joint_names]
+    conf = motion.confidence if motion.confidence is not None else np.ones(motion.positions().shape[:2], np.float32)
+    sub = Motion(skeleton="coco17", fps=motion.fps, joints=motion.positions()[:, idx], confidence=conf[:, idx],
+                 name=motion.name, meta=dict(motion.meta))
+    r = repair_motion(sub, checkpoint=checkpoint, min_conf=min_conf, tolerance=tolerance)
+    present = presence_mask(motion, min_conf)
+    src = motion.meta.get("source") or motion.name
+    if not present.any():
+        raise InputError("every joint is missing; nothing to repair from", src)
+    out = interpolate_linear(np.nan_to_num(motion.positions()), present).astype(np.float32)
+    out[:, idx] = r.joints
+    filled = ~present
+    conf_out = np.asarray(conf, np.float32).copy()
+    conf_out[filled] = 0.0
+    meta = dict(r.meta)
+    meta["filled"] = filled
+    meta["repair"] = dict(r.meta["repair"], n_filled=int(filled.sum()), missing_rate=float(filled.mean()),
+                          other_joints="linear interpolation (no model for this layout)")
+    return Motion(skeleton=motion.skeleton, fps=motion.fps, joints=out, confidence=conf_out, music=motion.music,
+                  genre=motion.genre, name=motion.name, meta=meta)
+
+
 def repair_motion(motion: Motion, checkpoint: str | os.PathLike | None = None, min_conf: float = DEFAULT_MIN_CONF,
                   tolerance: float = 0.03) -> Motion:
     """Fill missing joints and remove jitter (see module doc). Returns a new Motion (joints only)
     with ``meta["filled"]`` and ``meta["repair"]``; confidence of filled joints is set to 0.
+
+    2D BODY_25 / OpenPose-137 / MediaPipe-33 without a checkpoint go through the shipped COCO-17
+    model for their 17 COCO joints (other joints: linear interpolation, see :func:`_via_coco17`).
 
     Raises InputError (naming the source file) for sequences that cannot be repaired: wrong
     joint count for the model, every joint missing, or fewer frames than one model window.
     """
     src = motion.meta.get("source") or motion.name
     joints = motion.positions()
+    if checkpoint is None and motion.skeleton in VIA_COCO17 and joints.shape[-1] == 2:
+        return _via_coco17(motion, None, min_conf, tolerance)
     ckpt = Path(checkpoint) if checkpoint else default_checkpoint(motion.skeleton)
     model, info = load_model(ckpt)
     cfg = model.cfg
