@@ -103,9 +103,8 @@ def bas(positions, music_beats, variant: str = "bailando", sigma: float = 3.0,
         fact_order: int = 10, strict: bool = False) -> dict:
     """Beat Alignment Score of one motion with given music-beat frame indices.
 
-    ``positions``: (T, J, 3) at the music beats' frame rate, already in the variant's origin
-    convention (LODGE: zero-started; BAS itself is translation invariant except for nothing, so
-    this only matters for bookkeeping). Returns ``{"bas", "motion_beats", "music_beats"}`` with the
+    ``positions``: (T, J, 3) at the music beats' frame rate (BAS is translation invariant, so the
+    origin convention does not matter). Returns ``{"bas", "motion_beats", "music_beats"}`` with the
     music beats actually used (FACT: < T; Bailando: < T - 1; LODGE: all).
     """
     music = np.asarray(music_beats, dtype=np.int64).ravel()
