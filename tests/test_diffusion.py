@@ -152,3 +152,17 @@ def test_tiny_denoiser_learns():
         opt.step()
         losses.append(loss.item())
     assert np.mean(losses[-10:]) < np.mean(losses[:10]) / 5
+
+
+def test_containment_keeps_long_drift_on_stage_with_little_sliding():
+    from choreogen.generation.postprocess import containment_shift
+
+    fps = 30
+    t = np.arange(fps * 600) / fps  # 10 minutes drifting 5 cm/s plus local motion
+    xz = np.stack([0.05 * t + 0.5 * np.sin(t), 0.3 * np.cos(0.7 * t) - 0.3], 1)
+    s = containment_shift(xz, 4.0, fps)
+    r = np.linalg.norm(xz - s, axis=1)
+    assert r.max() < 4.2  # was 30 m
+    assert np.abs(np.diff(s, axis=0)).max() < 0.015  # correction speed stays around the drift speed
+    assert np.abs(s[:fps * 30]).max() == 0.0  # untouched while inside the stage
+    assert not containment_shift(xz[: fps * 20], 4.0, fps).any()

@@ -90,11 +90,15 @@ def generate_dance(
     device: str = "cpu",
     constraint: Constraint | None = None,
     progress=None,
+    stage_radius: float | None = 5.0,
 ) -> GenerationResult:
     """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
 
     Returns a canonical 30 fps :class:`Motion` with SMPL ``poses``/``trans`` and FK ``joints``.
     ``overlap``: fraction of a window shared with the next one (0 < overlap < 1).
+    ``stage_radius``: keep the dancer within this many metres of the start (slow correction, see
+    :func:`choreogen.generation.postprocess.contain`); None disables it (editing constraints
+    always disable it, so given positions are kept).
     """
     from ..audio import load_audio, music_features
 
@@ -183,5 +187,9 @@ def generate_dance(
               "overlap": plan.overlap, "constraint": constraint.description if constraint else ""},
     )
     motion = motion.canonical(floor="tracked")
+    if constraint is None:
+        from .postprocess import contain
+
+        motion = contain(motion, stage_radius)
     wall = time.perf_counter() - t0
     return GenerationResult(motion, wall, {"features": t_feat, "sampling": t_samp, "total": wall})
