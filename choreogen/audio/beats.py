@@ -21,7 +21,7 @@ Method (``method="auto"``, the default):
 
 Downbeats: each beat gets a salience = z-score of low-frequency (< 150 Hz, kick/bass) onset strength
 at the beat + z-score of the harmonic change (cosine distance of beat-synchronous chroma to the
-previous beat). For a meter m in (3, 4) (``meter=None`` tries both) and a bar phase p < m, the
+previous beat; STFT chroma, A440 tuning). For a meter m in (3, 4) (``meter=None`` tries both) and a bar phase p < m, the
 score is the mean salience of beats p, p + m, ... minus that of the others, divided by their pooled
 standard deviation; the best (m, p) wins, and beats p, p + m, ... are the downbeats. Ballroom waltz
 is 3/4, most other dance music 4/4.
@@ -109,12 +109,11 @@ def tempo(source: Source, cache: bool | str = True) -> float:
 # --------------------------------------------------------------------------------------------
 def onset_envelope(y: np.ndarray, sr: int = BEAT_SR, hop: int = BEAT_HOP, fmax: float | None = None) -> np.ndarray:
     """librosa onset strength (mel spectral flux) of mono ``y``; ``fmax`` limits the mel bands."""
-    import librosa
+    from . import spectral
 
     if fmax is None:
-        return librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
-    S = librosa.feature.melspectrogram(y=y, sr=sr, hop_length=hop, n_mels=max(4, min(128, int(fmax // 12))), fmax=fmax)
-    return librosa.onset.onset_strength(S=librosa.power_to_db(S), sr=sr, hop_length=hop)
+        return spectral.onset_strength(y, sr, hop)
+    return spectral.onset_strength(y, sr, hop, fmax=fmax, n_mels=max(4, min(128, int(fmax // 12))))
 
 
 def _fold(env: np.ndarray, rate: float, bpm: float, nbins: int = 48) -> np.ndarray:
@@ -235,7 +234,9 @@ def _downbeats(y: np.ndarray, beats: np.ndarray, meter: int | None) -> tuple[int
     fr = np.clip(np.round(beats * rate).astype(int), 0, len(low) - 1)
     w = max(1, int(round(0.04 * rate)))
     bass = np.array([low[max(0, f - w): f + w + 1].max() for f in fr])
-    chroma = librosa.feature.chroma_stft(y=y, sr=BEAT_SR, hop_length=BEAT_HOP * 2)
+    from . import spectral
+
+    chroma = spectral.chroma_stft(y, BEAT_SR, BEAT_HOP * 2)
     bfr = np.clip(np.round(beats * rate / 2).astype(int), 0, chroma.shape[1] - 1)
     sync = librosa.util.sync(chroma, np.unique(bfr), aggregate=np.median)
     # sync column j spans [beat j-1, beat j) (column 0 = before the first beat); compare j-1 and j

@@ -37,6 +37,7 @@ import re
 import numpy as np
 
 from ..errors import ConfigError
+from . import spectral
 from .cache import load_arrays, make_key, resolve_cache_dir, save_arrays
 from .source import DEFAULT_MIN_DURATION, MusicSource, Source
 
@@ -142,8 +143,12 @@ def _baseline35(src: MusicSource, fps: float, start_bpm: float | None):
     sr = int(round(fps * BASELINE_HOP))
     y = src.audio(sr)
     dur = len(y) / sr
-    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=BASELINE_HOP)
-    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20, hop_length=BASELINE_HOP).T
+    # one mel spectrogram (128 bands, n_fft 2048) feeds both, as in librosa's defaults; computed
+    # block-wise (spectral.py), bit-identical to onset_strength(y=...) and mfcc(y=...)
+    S_db = librosa.power_to_db(spectral.mel_power(y, sr, BASELINE_HOP))
+    env = librosa.onset.onset_strength(S=S_db, sr=sr, hop_length=BASELINE_HOP)
+    mfcc = librosa.feature.mfcc(S=S_db, n_mfcc=20).T
+    del S_db
     chroma = librosa.feature.chroma_cens(y=y, sr=sr, hop_length=BASELINE_HOP, n_chroma=12).T
     peaks = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=BASELINE_HOP)
     if start_bpm is None:
@@ -172,7 +177,8 @@ def edge_start_bpm(src: MusicSource) -> float:
     y = src.audio(22050)
     if not np.any(y):
         return 120.0
-    return float(np.atleast_1d(librosa.feature.tempo(y=y, sr=22050))[0])
+    env = spectral.onset_strength(y, 22050, 512)  # = onset_strength(y=y, sr=22050), bounded memory
+    return float(np.atleast_1d(librosa.feature.tempo(onset_envelope=env, sr=22050, hop_length=512))[0])
 
 
 def _logmel(src: MusicSource, fps: float):
@@ -181,8 +187,7 @@ def _logmel(src: MusicSource, fps: float):
     y = src.audio(MEL_SR)
     hop_exact = MEL_SR / fps
     hop = int(round(hop_exact))
-    S = librosa.feature.melspectrogram(y=y, sr=MEL_SR, n_fft=2048, hop_length=hop, n_mels=N_MELS,
-                                       fmin=0.0, fmax=MEL_SR / 2)
+    S = spectral.mel_power(y, MEL_SR, hop, n_fft=2048, n_mels=N_MELS, fmin=0.0, fmax=MEL_SR / 2)
     out = librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=None).T.astype(np.float32)
     if abs(hop - hop_exact) > 1e-9:
         out = retime(out, MEL_SR / hop, fps, ())
