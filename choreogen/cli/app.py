@@ -51,8 +51,9 @@ def _register_all() -> None:
 def error(message: str, code: int = 2) -> None:
     """Print a one-line error to stderr and exit with ``code`` (no traceback)."""
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}")
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}")
     raise SystemExit(code)
 
 
