@@ -1,0 +1,281 @@
+"""Audio-driven skeleton generation by latent diffusion (DanceFusion §3.5, issue #6).
+
+A song becomes a 2D COCO-17 or 3D SMPL-24 skeleton dance in four steps:
+
+1. music features at 30 fps (``choreogen.audio.music_features``, kind from the checkpoint,
+   "baseline35+mel" = 115-D for the shipped models), standardised with the training statistics;
+2. per-frame VAE latents (B, W, C) sampled window by window with DDIM
+   (:func:`choreogen.diffusion.sampler.ddim_sample`) from a music-conditioned
+   :class:`choreogen.models.denoiser.DanceDenoiser` (``motion_dim`` = C, predicts x0, classifier-free
+   guidance through :func:`choreogen.diffusion.sampler.guided_denoiser`);
+3. the pure SkeletonVAE decoder (``residual=False``) turns each window's latents into joints in
+   the window's own normalised frame (2D: body heights, centred on the window; 3D: metres, x/z
+   centred on the window, y = height above the floor);
+4. windows are stitched into one sequence (:func:`stitch_windows`).
+
+Why not :class:`choreogen.generation.longform.LongformSampler`: it shifts root x/z in columns 4
+and 6 of an un-normalised EDGE vector, but a latent has no root columns, and each VAE window has
+its own centre. So overlap inpainting is done here on the latents themselves (window k+1's first
+O latent frames are constrained to window k's last O, through the sampler's constraint hook, all
+windows denoised in one batch as in EDGE's long-form sampling), and after decoding each window
+is translated so that its overlap matches the previous window's (least squares on the
+translation), then the windows are cross-faded linearly over the overlap.
+
+Checkpoint (``choreogen/assets/models/skelgen_{coco17,smpl24}.safetensors``): one safetensors
+file holding the pure VAE (``vae.*``), the denoiser (``denoiser.*``) and the standardisation
+statistics (``stats.*``), with JSON configs in the metadata (format "choreogen.skelgen"); loading
+never unpickles.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, InputError
+from ..fileio import atomic_path
+from ..models.denoiser import DanceDenoiser, DenoiserConfig
+from ..models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig
+from ..motion.sequence import Motion
+
+FORMAT = "choreogen.skelgen"
+VERSION = "1"
+MODELS = {"skeleton2d": "coco17", "skeleton3d": "smpl24"}
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
+MIN_SONG_SECONDS = 1.0
+IMAGE_SIZE = 512  # 2D output: pixels of a square image, dancer centred
+BODY_PX = 0.55 * IMAGE_SIZE  # body height in that image
+
+
+@dataclass
+class SkelGen:
+    """A loaded generator: pure VAE + latent denoiser + statistics + info (see module doc).
+
+    stats: music_mean/music_std (Da,), latent_mean/latent_std (C,) float32 tensors.
+    info: skeleton, dim, fps, window, overlap, music_kind, num_steps, schedule, guidance, ...
+    """
+
+    vae: SkeletonVAE
+    denoiser: DanceDenoiser
+    stats: dict
+    info: dict
+
+
+def default_checkpoint(model: str) -> Path:
+    if model not in MODELS:
+        raise ConfigError(f"unknown skeleton model {model!r} (choose skeleton2d or skeleton3d)")
+    return ASSETS / f"skelgen_{MODELS[model]}.safetensors"
+
+
+def save_skelgen(gen: SkelGen, path: str | os.PathLike, half: bool = False) -> Path:
+    """Write a :class:`SkelGen` atomically (``half``: float16 weights, loaded back as float32)."""
+    from safetensors.torch import save_file
+
+    def cvt(v):
+        v = v.detach().cpu()
+        return (v.half() if half and v.is_floating_point() else v).contiguous()
+
+    sd = {f"vae.{k}": cvt(v) for k, v in gen.vae.state_dict().items()}
+    sd.update({f"denoiser.{k}": cvt(v) for k, v in gen.denoiser.state_dict().items()})
+    sd.update({f"stats.{k}": v.detach().float().cpu().contiguous() for k, v in gen.stats.items()})
+    meta = {"format": FORMAT, "version": VERSION, "vae_config": json.dumps(gen.vae.cfg.to_dict()),
+            "denoiser_config": json.dumps(gen.denoiser.cfg.to_dict()), "info": json.dumps(gen.info, default=str)}
+    with atomic_path(path, suffix=".safetensors") as tmp:
+        save_file(sd, str(tmp), metadata=meta)
+    return Path(path)
+
+
+_CACHE: dict[str, SkelGen] = {}
+
+
+def load_skelgen(path: str | os.PathLike) -> SkelGen:
+    """Read a checkpoint written by :func:`save_skelgen` (models in eval mode). Cached by path."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, safe_open
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("skeleton generation checkpoint not found", p)
+    key = f"{p.resolve()}:{p.stat().st_mtime_ns}"
+    if key in _CACHE:
+        return _CACHE[key]
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            meta = f.metadata() or {}
+        sd = load_file(str(p))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise InputError(f"not a readable safetensors checkpoint ({e.__class__.__name__})", p) from None
+    if meta.get("format") != FORMAT:
+        raise InputError(f"not a skeleton-generation checkpoint (format={meta.get('format')!r})", p)
+    try:
+        vae = SkeletonVAE(SkeletonVAEConfig.from_dict(json.loads(meta["vae_config"])))
+        dcfg = json.loads(meta["denoiser_config"])
+        den = DanceDenoiser(DenoiserConfig(**{k: v for k, v in dcfg.items() if k in DenoiserConfig.__dataclass_fields__}))
+        part = lambda pre: {k[len(pre):]: v.float() for k, v in sd.items() if k.startswith(pre)}  # noqa: E731
+        vae.load_state_dict(part("vae."))
+        den.load_state_dict(part("denoiser."))
+    except (KeyError, RuntimeError, TypeError, json.JSONDecodeError) as e:
+        raise InputError(f"checkpoint weights do not match its config ({str(e).splitlines()[0]})", p) from None
+    gen = SkelGen(vae.eval(), den.eval(), part("stats."), json.loads(meta.get("info", "{}")))
+    _CACHE[key] = gen
+    return gen
+
+
+# ------------------------------------------------------------------------------------ sampling
+def window_starts(total: int, window: int, overlap: int) -> list[int]:
+    """Start frames of the windows covering ``total`` frames (stride = window - overlap)."""
+    stride = window - overlap
+    n = 1 if total <= window else 1 + int(np.ceil((total - window) / stride))
+    return [k * stride for k in range(n)]
+
+
+def sample_latents(denoise, n_windows: int, window: int, overlap: int, channels: int, schedule, steps: int,
+                   generator: torch.Generator) -> torch.Tensor:
+    """DDIM-sample (K, W, C) standardised latents, all windows in one batch; window k+1's first
+    ``overlap`` frames are inpainted with window k's last ones (current x0 prediction, every step)."""
+    from ..diffusion.sampler import ddim_sample
+
+    S = window - overlap
+
+    def hook(x0, t_next):
+        if overlap <= 0 or n_windows < 2:
+            return None
+        known = torch.zeros_like(x0)
+        mask = torch.zeros_like(x0)
+        known[1:, :overlap] = x0[:-1, S:S + overlap]
+        mask[1:, :overlap] = 1
+        return known, mask
+
+    return ddim_sample(denoise, (n_windows, window, channels), schedule, steps=steps, generator=generator, hook=hook)
+
+
+def stitch_windows(local: np.ndarray, starts: list[int], total: int, shift_axes: tuple[int, ...]) -> np.ndarray:
+    """(K, W, J, D) windows in their own frames -> (total, J, D) one sequence.
+
+    Window k+1 is translated along ``shift_axes`` by the mean difference between window k (already
+    placed) and itself over their shared frames, then windows are cross-faded with weights rising
+    linearly over the overlap (so there is no jump at a window boundary).
+    """
+    K, W, J, D = local.shape
+    placed = local.astype(np.float64).copy()
+    ax = list(shift_axes)
+    for k in range(1, K if ax else 1):
+        o = starts[k - 1] + W - starts[k]  # overlap frames
+        if o > 0:
+            prev = placed[k - 1, W - o:]
+            cur = placed[k, :o]
+            placed[k][..., ax] += (prev[..., ax] - cur[..., ax]).reshape(-1, len(ax)).mean(0)
+        else:  # no overlap: continue from the previous window's last frame
+            placed[k][..., ax] += placed[k - 1, -1][..., ax].mean(0) - placed[k, 0][..., ax].mean(0)
+    n = starts[-1] + W
+    out = np.zeros((n, J, D))
+    wsum = np.zeros((n, 1, 1))
+    f = np.arange(W, dtype=np.float64)
+    for k in range(K):
+        w = np.ones(W)
+        if k > 0:
+            o = starts[k - 1] + W - starts[k]
+            if o > 0:
+                w = np.minimum(w, (f + 1) / (o + 1))
+        if k < K - 1:
+            o = starts[k] + W - starts[k + 1]
+            if o > 0:
+                w = np.minimum(w, (W - f) / (o + 1))
+        s = starts[k]
+        out[s:s + W] += w[:, None, None] * placed[k]
+        wsum[s:s + W] += w[:, None, None]
+    return (out / np.maximum(wsum, 1e-8))[:total]
+
+
+def generate_latent_windows(gen: SkelGen, music: np.ndarray, seed: int = 0, steps: int = 20,
+                            guidance: float | None = None) -> tuple[np.ndarray, list[int]]:
+    """Music features (T, Da) at the model fps -> decoded windows (K, W, J, D) in window-local
+    normalised units and their start frames. Deterministic for a seed on CPU."""
+    from ..diffusion.sampler import guided_denoiser
+    from ..diffusion.schedule import NoiseSchedule
+
+    info = gen.info
+    W, O = int(info["window"]), int(info["overlap"])
+    T = len(music)
+    starts = window_starts(T, W, O)
+    padded = starts[-1] + W
+    mus = np.concatenate([music, np.repeat(music[-1:], padded - T, 0)]) if padded > T else music
+    mus = (torch.as_tensor(mus, dtype=torch.float32) - gen.stats["music_mean"]) / gen.stats["music_std"]
+    mus_w = torch.stack([mus[s:s + W] for s in starts])
+    schedule = NoiseSchedule(int(info.get("num_steps", 1000)), info.get("schedule", "cosine"))
+    w = float(info.get("guidance", 1.0) if guidance is None else guidance)
+    with torch.no_grad():
+        tokens = gen.denoiser.encode_music(mus_w)
+
+    def model_fn(x, t, drop_cond, music_tokens):
+        return gen.denoiser(x, t, drop_cond=drop_cond, music_tokens=music_tokens)
+
+    denoise = guided_denoiser(model_fn, {"music_tokens": tokens}, w)
+    g = torch.Generator().manual_seed(int(seed))
+    C = gen.vae.cfg.latent_dim
+    with torch.no_grad():
+        z = sample_latents(denoise, len(starts), W, O, C, schedule, steps, g)
+        z = z * gen.stats["latent_std"] + gen.stats["latent_mean"]
+        local = gen.vae.decode(z).numpy()
+    return local, starts
+
+
+def generate_skeleton(song: str | os.PathLike, model: str = "skeleton2d", seconds: float | None = None, seed: int = 0,
+                      steps: int = 20, checkpoint: str | os.PathLike | None = None,
+                      guidance: float | None = None) -> Motion:
+    """Generate a skeleton dance for ``song`` (whole song, or its first ``seconds``).
+
+    Returns a 30 fps :class:`Motion`: ``skeleton2d`` -> coco17 joints (T, 17, 2) in pixels of a
+    512 x 512 image (x right, y down), the dancer centred by a slow follow camera (1 s Gaussian),
+    body height ~280 px; ``skeleton3d`` -> smpl24 joints (T, 24, 3) in metres, Y-up, floor at
+    y = 0, root at the xz origin at frame 0. Same seed, same dance (bit-identical on CPU).
+    Errors (InputError/ConfigError naming the file): missing/undecodable/too short/silent song,
+    missing or wrong checkpoint, bad ``seconds``/``steps``.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    from ..audio import load_audio, music_features
+
+    if model not in MODELS:
+        raise ConfigError(f"unknown skeleton model {model!r} (choose skeleton2d or skeleton3d)")
+    if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
+        raise ConfigError(f"--seconds must be positive, got {seconds}")
+    ckpt = Path(checkpoint) if checkpoint is not None else default_checkpoint(model)
+    gen = load_skelgen(ckpt)
+    info = gen.info
+    if info.get("skeleton") != MODELS[model]:
+        raise InputError(f"checkpoint is for {info.get('skeleton')!r}, not {MODELS[model]} ({model})", ckpt)
+    n_train = int(info.get("num_steps", 1000))
+    if not 1 <= int(steps) <= n_train:
+        raise ConfigError(f"--steps must be between 1 and {n_train}, got {steps}")
+    y, sr = load_audio(song, min_duration=MIN_SONG_SECONDS, require_sound=True)
+    if seconds is not None:
+        y = y[: int(round(seconds * sr))]
+        if len(y) / sr < MIN_SONG_SECONDS:
+            raise ConfigError(f"--seconds must be at least {MIN_SONG_SECONDS}, got {seconds}")
+    fps = float(info.get("fps", 30.0))
+    total = int(round(len(y) / sr * fps))
+    feats = np.asarray(music_features((y, sr), kind=info.get("music_kind", "baseline35+mel"), fps=fps,
+                                      n_frames=total, cache=False), np.float32)
+    local, starts = generate_latent_windows(gen, feats, seed=seed, steps=int(steps), guidance=guidance)
+    dim = gen.vae.cfg.dim
+    joints = stitch_windows(local, starts, total, shift_axes=(0, 1) if dim == 2 else (0, 2))
+    meta = {"seed": int(seed), "steps": int(steps), "model": model, "checkpoint": ckpt.name,
+            "windows": len(starts), "window": int(info["window"]), "overlap": int(info["overlap"]),
+            "generator": "latent diffusion (DanceFusion)"}
+    if dim == 2:
+        centre = joints.mean(1)  # (T, 2) body centre, body heights
+        cam = gaussian_filter1d(centre, sigma=fps, axis=0, mode="nearest")
+        px = (joints - cam[:, None, :]) * BODY_PX + IMAGE_SIZE / 2.0
+        meta.update({"image_size": [IMAGE_SIZE, IMAGE_SIZE], "units": "pixels"})
+        m = Motion(skeleton="coco17", fps=fps, joints=px.astype(np.float32),
+                   confidence=np.ones(px.shape[:2], np.float32), music=str(song), name=Path(song).stem, meta=meta)
+        return m
+    meta["units"] = "metres"
+    m = Motion(skeleton="smpl24", fps=fps, joints=joints.astype(np.float32), music=str(song),
+               name=Path(song).stem, meta=meta)
+    return m.canonical(floor="global")
