@@ -166,3 +166,16 @@ def test_containment_keeps_long_drift_on_stage_with_little_sliding():
     assert np.abs(np.diff(s, axis=0)).max() < 0.015  # correction speed stays around the drift speed
     assert np.abs(s[:fps * 30]).max() == 0.0  # untouched while inside the stage
     assert not containment_shift(xz[: fps * 20], 4.0, fps).any()
+
+
+def test_preconditioning_identity_at_low_noise_and_scale_at_high():
+    from choreogen.diffusion.precond import precondition
+
+    s = NoiseSchedule(1000)
+    x = torch.randn(3, 5, 2)
+    zero = torch.zeros_like(x)
+    lo = precondition(zero, x, torch.zeros(3, dtype=torch.long), s, 0.5)
+    assert torch.allclose(lo, x, atol=1e-3)  # nearly noiseless input is returned as is
+    hi = precondition(torch.ones_like(x), x, torch.full((3,), 999), s, 0.5)
+    assert torch.allclose(hi, torch.full_like(x, 0.5), atol=0.02)  # pure noise: sigma_data * F
+    assert torch.equal(precondition(x, zero, torch.zeros(3, dtype=torch.long), s, 0.0), x)  # off

@@ -26,6 +26,9 @@ Kinds (``feature_dim(kind)`` gives D):
   audio at 22050 Hz, n_fft 2048, hop ``22050 / fps`` samples (735 at 30 fps), 80 mel bands
   0-11025 Hz (Slaney). GCDance-style STFT/mel input; no onset column (use the combined kind).
 * ``"baseline35+mel"`` (D = 115): the two concatenated, baseline first.
+* ``"fast35"`` (D = 35): the baseline35 layout computed with numpy/scipy only (no librosa import,
+  no numba compilation: fast in a fresh process); see :mod:`choreogen.audio.fast`. The default
+  generator uses it.
 
 When ``fps * 512`` (or ``22050 / fps``) is not an integer, features are computed on the nearest
 integer grid and re-timed to ``k / fps`` (linear interpolation; events moved to the nearest frame).
@@ -44,7 +47,7 @@ from .source import DEFAULT_MIN_DURATION, MusicSource, Source
 BASELINE_HOP = 512
 MEL_SR = 22050
 N_MELS = 80
-KINDS: dict[str, int] = {"baseline35": 35, "mel": N_MELS, "baseline35+mel": 35 + N_MELS}
+KINDS: dict[str, int] = {"baseline35": 35, "mel": N_MELS, "baseline35+mel": 35 + N_MELS, "fast35": 35}
 BASELINE_ONEHOT_COLS = (33, 34)
 _AIST_ID = re.compile(r"(?:^|_)m(BR|PO|LO|MH|LH|WA|KR|JS|JB|HO)(\d)(?:_|$)")
 
@@ -92,7 +95,7 @@ def music_features(source: Source, kind: str = "baseline35", fps: float = 30.0, 
         arr, dur = _cached_part(src, part, fps, cache, start_bpm)
         if T is None:
             T = max(1, int(round(dur * fps)))
-        arrays.append(fit_length(arr, T, BASELINE_ONEHOT_COLS if part == "baseline35" else ()))
+        arrays.append(fit_length(arr, T, BASELINE_ONEHOT_COLS if part in ("baseline35", "fast35") else ()))
     return np.ascontiguousarray(np.concatenate(arrays, axis=1), dtype=np.float32)
 
 
@@ -130,6 +133,8 @@ def _cached_part(src: MusicSource, part: str, fps: float, cache, start_bpm):
             return hit["features"], float(hit["duration"])
     if part == "baseline35":
         arr, dur = _baseline35(src, fps, start_bpm)
+    elif part == "fast35":
+        arr, dur = _fast35(src, fps)
     else:
         arr, dur = _logmel(src, fps)
     if key is not None:
@@ -168,6 +173,18 @@ def _baseline35(src: MusicSource, fps: float, start_bpm: float | None):
     if abs(src_rate - fps) > 1e-9:
         out = retime(out, src_rate, fps, BASELINE_ONEHOT_COLS)
     return out, dur
+
+
+def _fast35(src: MusicSource, fps: float):
+    from .fast import HOP, fast35
+
+    sr = int(round(fps * HOP))
+    y = src.audio(sr)
+    out = fast35(y, fps)
+    src_rate = sr / HOP
+    if abs(src_rate - fps) > 1e-9:
+        out = retime(out, src_rate, fps, BASELINE_ONEHOT_COLS)
+    return out, len(y) / sr
 
 
 def edge_start_bpm(src: MusicSource) -> float:

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, InputError
+from ..diffusion.precond import precondition
+from ..diffusion.schedule import NoiseSchedule
 from ..motion.representation import decode_to_smpl
 from ..motion.sequence import Motion
 from ..motion.skeleton import get_skeleton
@@ -140,6 +142,8 @@ def generate_dance(
 
     model = gen.model
     dtype = torch.float32
+    schedule = NoiseSchedule(cfg.diffusion.num_steps, cfg.diffusion.schedule)
+    sd = cfg.diffusion.sigma_data
 
     def factory(mus_windows: torch.Tensor):
         with torch.no_grad():
@@ -151,18 +155,16 @@ def generate_dance(
         def denoise(x, t):
             with torch.no_grad():
                 if guidance == 1.0:
-                    return model(x, t, genre=g, music_tokens=tokens)
+                    return precondition(model(x, t, genre=g, music_tokens=tokens), x, t, schedule, sd)
                 both = torch.cat([tokens, null])
                 drop = torch.cat([torch.zeros(K, dtype=torch.bool), torch.ones(K, dtype=torch.bool)]).to(device)
                 out = model(torch.cat([x, x]), torch.cat([t, t]), genre=torch.cat([g, g]), drop_cond=drop, music_tokens=both)
+                out = precondition(out, torch.cat([x, x]), torch.cat([t, t]), schedule, sd)
                 c, u = out[:K], out[K:]
                 return u + guidance * (c - u)
 
         return denoise
 
-    from ..diffusion.schedule import NoiseSchedule
-
-    schedule = NoiseSchedule(cfg.diffusion.num_steps, cfg.diffusion.schedule)
     known = mask = None
     if constraint is not None:
         known = torch.zeros(plan.padded, constraint.known.shape[-1])

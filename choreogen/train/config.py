@@ -20,6 +20,7 @@ class DiffusionConfig:
     sample_steps: int = 20  # default DDIM steps at generation time
     guidance: float = 1.5  # default classifier-free guidance weight
     cond_drop: float = 0.25  # probability of dropping music+genre in training (CFG)
+    sigma_data: float = 0.0  # >0: EDM-style output preconditioning (choreogen.diffusion.precond)
 
 
 @dataclass

@@ -8,6 +8,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..diffusion.losses import make_strategy, motion_loss_terms
+from ..diffusion.precond import precondition
 from ..diffusion.schedule import NoiseSchedule
 from ..models.denoiser import DanceDenoiser
 from ..motion.representation import Normalizer
@@ -54,7 +55,8 @@ class DanceDiffusionModule(L.LightningModule):
         noise = torch.randn(x0.shape, device=x0.device, generator=generator, dtype=x0.dtype)
         x_t = self.schedule.q_sample(x0, t, noise)
         drop = torch.rand(B, device=x0.device, generator=generator) < self.cfg.diffusion.cond_drop
-        pred = model(x_t, t, music=batch["music"].float(), genre=batch.get("genre"), drop_cond=drop)
+        out = model(x_t, t, music=batch["music"].float(), genre=batch.get("genre"), drop_cond=drop)
+        pred = precondition(out, x_t, t, self.schedule, self.cfg.diffusion.sigma_data)
         return motion_loss_terms(pred.float(), x0, self.normalizer, self.skeleton)
 
     def training_step(self, batch, batch_idx):
