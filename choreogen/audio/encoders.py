@@ -313,7 +313,7 @@ def _adapter(name: str):
     return factory
 
 
-for _k in ("baseline35", "mel", "baseline35+mel"):
+for _k in ("baseline35", "mel", "baseline35+mel", "fast35"):
     register_encoder(_k, _builtin(_k))
 register_encoder("torchscript", lambda weights=None: TorchScriptEncoder(_require_weights(weights, "torchscript")))
 register_encoder("safetensors", lambda weights=None: SafetensorsEncoder(_require_weights(weights, "safetensors")))
