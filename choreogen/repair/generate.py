@@ -15,11 +15,17 @@ A song becomes a 2D COCO-17 or 3D SMPL-24 skeleton dance in four steps:
 
 Why not :class:`choreogen.generation.longform.LongformSampler`: it shifts root x/z in columns 4
 and 6 of an un-normalised EDGE vector, but a latent has no root columns, and each VAE window has
-its own centre. So overlap inpainting is done here on the latents themselves (window k+1's first
-O latent frames are constrained to window k's last O, through the sampler's constraint hook, all
-windows denoised in one batch as in EDGE's long-form sampling), and after decoding each window
-is translated so that its overlap matches the previous window's (least squares on the
-translation), then the windows are cross-faded linearly over the overlap.
+its own centre (its latents encode positions relative to the window's mean). Windows are
+therefore decoded separately and joined by :func:`stitch_windows`: each window is translated so
+that its overlap matches the previous window's (least squares on the translation), then the
+windows are cross-faded linearly over the overlap. Overlap inpainting *on the latents* (window
+k+1's first O latent frames constrained to window k's last O through the sampler's constraint
+hook, EDGE-style batched long-form sampling) is available (``info["inpaint"]``) but off in the
+shipped models: the inpainted latents are centred on window k, the rest of window k+1 on its own
+centre, so the decoded window jumps by the centre difference at frame O (measured: 0.4 m jumps
+for the 3D model); independent windows + aligned cross-fade have no such jump.
+``info["latent_smooth"]`` (frames, Gaussian sigma) smooths each window's latent track before
+decoding (the patch-2 denoiser, briefly trained, leaves jitter between frame pairs).
 
 Checkpoint (``choreogen/assets/models/skelgen_{coco17,smpl24}.safetensors``): one safetensors
 file holding the pure VAE (``vae.*``), the denoiser (``denoiser.*``) and the standardisation
@@ -134,15 +140,17 @@ def window_starts(total: int, window: int, overlap: int) -> list[int]:
 
 
 def sample_latents(denoise, n_windows: int, window: int, overlap: int, channels: int, schedule, steps: int,
-                   generator: torch.Generator) -> torch.Tensor:
-    """DDIM-sample (K, W, C) standardised latents, all windows in one batch; window k+1's first
-    ``overlap`` frames are inpainted with window k's last ones (current x0 prediction, every step)."""
+                   generator: torch.Generator, inpaint: bool = True) -> torch.Tensor:
+    """DDIM-sample (K, W, C) standardised latents, all windows in one batch. With ``inpaint``,
+    window k+1's first ``overlap`` frames are inpainted with window k's last ones (current x0
+    prediction, every step); without, windows are sampled independently (joined by
+    :func:`stitch_windows` only)."""
     from ..diffusion.sampler import ddim_sample
 
     S = window - overlap
 
     def hook(x0, t_next):
-        if overlap <= 0 or n_windows < 2:
+        if not inpaint or overlap <= 0 or n_windows < 2:
             return None
         known = torch.zeros_like(x0)
         mask = torch.zeros_like(x0)
@@ -218,8 +226,13 @@ def generate_latent_windows(gen: SkelGen, music: np.ndarray, seed: int = 0, step
     g = torch.Generator().manual_seed(int(seed))
     C = gen.vae.cfg.latent_dim
     with torch.no_grad():
-        z = sample_latents(denoise, len(starts), W, O, C, schedule, steps, g)
+        z = sample_latents(denoise, len(starts), W, O, C, schedule, steps, g, inpaint=bool(info.get("inpaint", False)))
         z = z * gen.stats["latent_std"] + gen.stats["latent_mean"]
+        sm = float(info.get("latent_smooth", 0.0))
+        if sm > 0:  # Gaussian smoothing of each window's latent track over time (sigma in frames)
+            from scipy.ndimage import gaussian_filter1d
+
+            z = torch.as_tensor(gaussian_filter1d(z.numpy(), sm, axis=1, mode="nearest"), dtype=z.dtype)
         local = gen.vae.decode(z).numpy()
     return local, starts
 

@@ -219,7 +219,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--vel", type=float, default=1.0)
     ap.add_argument("--cameras", type=int, default=4)
     ap.add_argument("--guidance", type=float, default=2.0)
-    ap.add_argument("--overlap", type=int, default=16)
+    ap.add_argument("--overlap", type=int, default=32)
+    ap.add_argument("--latent-smooth", type=float, default=1.0)
+    ap.add_argument("--inpaint", action="store_true", help="latent overlap inpainting (see repair.generate)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
@@ -264,6 +266,7 @@ def main(argv: list[str] | None = None) -> None:
     trainer.save_checkpoint(last)
     stats = {k: getattr(module, k) for k in ("music_mean", "music_std", "latent_mean", "latent_std")}
     info = {"skeleton": a.layout, "dim": dim, "fps": 30.0, "window": W, "overlap": a.overlap,
+            "inpaint": a.inpaint, "latent_smooth": a.latent_smooth,
             "music_kind": a.music_kind, "num_steps": module.schedule.num_steps, "schedule": "cosine",
             "guidance": a.guidance, "steps_trained": int(trainer.global_step), "batch": a.batch, "seed": a.seed,
             "units": "pixels (2D, body-height normalised)" if dim == 2 else "metres",
