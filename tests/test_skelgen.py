@@ -190,11 +190,9 @@ def test_shipped_models(files, model, layout):
     assert np.isfinite(j).all() and j.shape[0] == 180
     step = np.linalg.norm(np.diff(j, axis=0), axis=-1).mean(1)  # (T-1,) mean joint step per frame
     speed = step.mean()
-    W, O = m.meta["window"], m.meta["overlap"]
-    seam = np.zeros(len(step), bool)  # frames where two windows are cross-faded
-    for s in range(W - O, len(step), W - O):
-        seam[s:s + O] = True
-    assert step[seam].mean() <= 1.5 * step[~seam].mean()  # no seams where windows join
+    # no jump where windows join (with overlap W/2 every later frame is in a cross-fade): the largest
+    # frame-to-frame step stays within a few times the typical one
+    assert step.max() <= 4 * np.percentile(step, 90), (step.max(), np.percentile(step, 90))
     if layout == "coco17":
         assert (j >= 0).all() and (j <= IMAGE_SIZE).all()  # within the frame
         height = np.percentile(j[..., 1].max(1) - j[..., 1].min(1), 50)
