@@ -118,7 +118,13 @@ def _skeleton(song, out, model, seconds, seed, steps, no_video):
     require_file(song, "song")
     from ..repair import generate_skeleton
 
+    import time
+
+    from rich.console import Console
+
+    t0 = time.perf_counter()
     m = generate_skeleton(song, model=model, seconds=seconds, seed=seed, **({"steps": steps} if steps else {}))
+    wall = time.perf_counter() - t0
     name = Path(song).stem
     with staged_dir(out) as tmp:
         save_motion(m, tmp / f"{name}.npz")
@@ -126,3 +132,5 @@ def _skeleton(song, out, model, seconds, seed, steps, no_video):
             from ..render import render_motion
 
             render_motion(m, tmp / f"{name}.mp4", music=song)
+    Console(stderr=True).print(f"{m.duration:.1f} s {model} dance ({m.num_frames} frames, {m.skeleton}) in {wall:.1f} s "
+                               f"-> {out}/{name}.npz" + ("" if no_video else ", .mp4"))
