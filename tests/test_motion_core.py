@@ -135,3 +135,17 @@ def test_bad_motion_files(tmp_path):
         load_motion(txt)
     with pytest.raises(InputError, match="not found"):
         load_motion(tmp_path / "missing.npz")
+
+
+def test_atomic_outputs_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    from choreogen.fileio import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        p = atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o644
