@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
         steps: Optional[int] = typer.Option(None, help="DDIM steps (default: the model's, 20)."),
         guidance: Optional[float] = typer.Option(None, help="Classifier-free guidance weight (1 = off; default: the model's)."),
         batch: Optional[int] = typer.Option(None, help="Windows denoised together (default: all; lower bounds memory)."),
+        eta: Optional[float] = typer.Option(None, help="DDIM stochasticity 0..1 (default: the model's)."),
         model: str = typer.Option("default", "--model", help="'default', 'skeleton2d', 'skeleton3d' or a checkpoint path."),
         device: str = typer.Option("cpu", help="cpu or cuda."),
         keep_joints: Optional[str] = typer.Option(None, help="Editing: keep these joints of --reference ('upper', 'lower' or names)."),
@@ -37,11 +38,11 @@ def register(app: typer.Typer) -> None:
             _skeleton(song, out, model, seconds, seed, steps, no_video)
             return
         _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
-              reference, inbetween, gap, continue_, no_video, no_bvh)
+              reference, inbetween, gap, continue_, no_video, no_bvh, eta)
 
 
 def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
-          inbetween, gap, continue_, no_video, no_bvh):
+          inbetween, gap, continue_, no_video, no_bvh, eta=None):
     from rich.console import Console
 
     from ..errors import ConfigError
@@ -81,7 +82,8 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
         bar.refresh()
 
     res = generate_dance(song, ckpt, genre=genre, seconds=seconds, start=start, seed=seed, steps=steps,
-                         guidance=guidance, batch=batch, device=device, constraint=constraint, progress=progress)
+                         guidance=guidance, batch=batch, device=device, constraint=constraint, progress=progress,
+                         eta=eta)
     bar.close()
     m = res.motion
     name = Path(song).stem

@@ -118,7 +118,7 @@ class LongformSampler:
         return self.norm.normalize(known), mask, offs
 
     def sample(self, music: torch.Tensor, steps: int, generator: torch.Generator, batch: int | None = None,
-               progress=None) -> torch.Tensor:
+               progress=None, eta: float = 0.0) -> torch.Tensor:
         """music (plan.padded, Da) -> global un-normalised features (plan.total, D)."""
         P = self.plan
         W, O, S, K = P.window, P.overlap, P.stride, P.n_windows
@@ -134,18 +134,16 @@ class LongformSampler:
             ks = list(range(c * batch, min(K, (c + 1) * batch)))
             mus = torch.stack([music[P.start(k): P.start(k) + W] for k in ks])
             denoise = self.factory(mus)
-            state = {}
 
-            def hook(x0, t_next, ks=ks, first_off=first_off, prev_tail=prev_tail, state=state):
-                kn, mk, offs = self._constraints(x0, ks, first_off, prev_tail)
-                state["offs"] = offs
+            def hook(x0, t_next, ks=ks, first_off=first_off, prev_tail=prev_tail):
+                kn, mk, _ = self._constraints(x0, ks, first_off, prev_tail)
                 return kn, mk
 
             kn0, mk0 = None, None
             if prev_tail is not None or self.known is not None:
                 # constraints for the very first noising use zero predictions' offsets
                 kn0, mk0, _ = self._constraints(self.norm.normalize(torch.zeros(len(ks), W, D)), ks, first_off, prev_tail)
-            x0 = ddim_sample(denoise, (len(ks), W, D), self.schedule, steps=steps, generator=generator,
+            x0 = ddim_sample(denoise, (len(ks), W, D), self.schedule, steps=steps, generator=generator, eta=eta,
                              known=kn0, mask=mk0, hook=hook,
                              progress=(lambda i, n, c=c: progress(c * steps + i, n_chunks * steps)) if progress else None)
             x_un = self.norm.denormalize(x0)

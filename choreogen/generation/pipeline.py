@@ -93,6 +93,7 @@ def generate_dance(
     constraint: Constraint | None = None,
     progress=None,
     stage_radius: float | None = 5.0,
+    eta: float | None = None,
 ) -> GenerationResult:
     """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
 
@@ -111,6 +112,9 @@ def generate_dance(
     cfg = gen.config
     steps = cfg.diffusion.sample_steps if steps is None else int(steps)
     guidance = cfg.diffusion.guidance if guidance is None else float(guidance)
+    eta = cfg.diffusion.eta if eta is None else float(eta)
+    if not (np.isfinite(eta) and 0.0 <= eta <= 1.0):
+        raise ConfigError(f"--eta must be between 0 and 1, got {eta}")
     if not 1 <= steps <= cfg.diffusion.num_steps:
         raise ConfigError(f"--steps must be between 1 and {cfg.diffusion.num_steps}, got {steps}")
     if not np.isfinite(guidance) or not 0.0 <= guidance <= 20.0:
@@ -175,7 +179,7 @@ def generate_dance(
     sampler = LongformSampler(factory, gen.normalizer, schedule, plan, known, mask)
     g = torch.Generator(device="cpu").manual_seed(int(seed))
     t_samp = time.perf_counter()
-    feats_out = sampler.sample(music, steps=steps, generator=g, batch=batch, progress=progress)
+    feats_out = sampler.sample(music, steps=steps, generator=g, batch=batch, progress=progress, eta=eta)
     t_samp = time.perf_counter() - t_samp
 
     skel = get_skeleton(cfg.skeleton)
@@ -184,7 +188,7 @@ def generate_dance(
         skeleton=skel.name, fps=fps, joints=joints, poses=poses, trans=trans,
         music=str(song), genre=(cfg.genres[genre_idx] if genre_idx >= 0 else None),
         name=Path(song).stem,
-        meta={"seed": int(seed), "model": gen.model_id, "steps": steps, "guidance": guidance,
+        meta={"seed": int(seed), "model": gen.model_id, "steps": steps, "guidance": guidance, "eta": eta,
               "start": start, "seconds": len(y) / sr, "windows": plan.n_windows, "window": plan.window,
               "overlap": plan.overlap, "constraint": constraint.description if constraint else ""},
     )

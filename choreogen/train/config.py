@@ -19,6 +19,7 @@ class DiffusionConfig:
     schedule: str = "cosine"
     sample_steps: int = 20  # default DDIM steps at generation time
     guidance: float = 1.5  # default classifier-free guidance weight
+    eta: float = 0.0  # default DDIM stochasticity at generation (0 deterministic DDIM, 1 DDPM-like)
     cond_drop: float = 0.25  # probability of dropping music+genre in training (CFG)
     sigma_data: float = 0.0  # >0: EDM-style output preconditioning (choreogen.diffusion.precond)
 
