@@ -40,4 +40,7 @@ def register(app: typer.Typer) -> None:
             out = Path(motion.stem + FORMATS[fmt])
         m = load_motion(motion)
         path = export_motion(m, fmt, out, scale=scale, keep_fps=keep_fps, canonical=canonical)
-        typer.echo(f"wrote {path} ({fmt}, {m.num_frames} frames at {m.fps:g} fps = {m.duration:.2f} s)")
+        note = ""
+        if fmt == "aistpp" and not keep_fps and abs(m.fps - 60.0) > 1e-9:
+            note = ", resampled to 60 fps (AIST++'s rate; --keep-fps to keep it)"
+        typer.echo(f"wrote {path} ({fmt}, {m.num_frames} frames at {m.fps:g} fps = {m.duration:.2f} s{note})")
