@@ -149,3 +149,31 @@ def test_atomic_outputs_get_normal_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(p.stat().st_mode) == 0o644
+
+
+def test_torch_conversions_match_roma():
+    import roma
+
+    g = torch.Generator().manual_seed(3)
+    R = roma.random_rotmat(2000, dtype=torch.float64, generator=g) if "generator" in roma.random_rotmat.__code__.co_varnames else roma.random_rotmat(2000, dtype=torch.float64)
+    # include identity and near-pi rotations (the hard cases)
+    near_pi = rot.axis_angle_to_matrix(torch.tensor([[np.pi - 1e-7, 0, 0], [0, 0, np.pi], [0, 0, 0.0]], dtype=torch.float64))
+    R = torch.cat([R, near_pi])
+    ours, ref = rot.matrix_to_axis_angle(R), roma.rotmat_to_rotvec(R)
+    assert torch.allclose(rot.axis_angle_to_matrix(ours), R, atol=1e-9)
+    small = ref.norm(dim=-1) < np.pi - 1e-3  # away from pi the vector is unique
+    assert torch.allclose(ours[small], ref[small], atol=1e-9)
+    d6 = torch.randn(500, 6, dtype=torch.float64, generator=g)
+    assert torch.allclose(rot.sixd_to_matrix(d6), roma.special_gramschmidt(d6.reshape(500, 3, 2)), atol=1e-10)
+
+
+def test_generation_path_does_not_import_roma():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from choreogen.motion.representation import decode_to_smpl; "
+            "from choreogen.motion import get_skeleton; decode_to_smpl(np.zeros((4, 151), np.float32), get_skeleton('smpl24')); "
+            "print('roma' in sys.modules, 'torch._dynamo' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "False"]

@@ -9,12 +9,26 @@ Conventions:
   [r00, r01, r10, r11, r20, r21]; :func:`sixd_to_matrix` re-orthonormalises (Gram-Schmidt).
 
 All functions take and return torch tensors; ``*_np`` helpers accept numpy arrays.
+
+roma is imported lazily: importing it pulls in ``torch._dynamo`` (about 2 s), which would double
+the cold start of ``choreogen generate``. The two conversions on the generation path
+(:func:`sixd_to_matrix`, :func:`matrix_to_axis_angle`) are therefore plain torch here (Gram-Schmidt
+and Shepperd's matrix-to-quaternion method), tested against roma.
 """
 from __future__ import annotations
 
 import numpy as np
-import roma
 import torch
+
+
+class _LazyRoma:
+    def __getattr__(self, name):
+        import roma as _roma
+
+        return getattr(_roma, name)
+
+
+roma = _LazyRoma()
 
 
 def _t(x) -> torch.Tensor:
@@ -26,9 +40,30 @@ def axis_angle_to_matrix(aa: torch.Tensor) -> torch.Tensor:
     return roma.rotvec_to_rotmat(_t(aa))
 
 
+def _matrix_to_quat_torch(m: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotation matrices -> (..., 4) xyzw unit quaternions (Shepperd's method)."""
+    m00, m11, m22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
+    tr = m00 + m11 + m22
+    cand = torch.stack([
+        torch.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1], 1 + tr], -1),
+        torch.stack([1 + m00 - m11 - m22, m[..., 0, 1] + m[..., 1, 0], m[..., 0, 2] + m[..., 2, 0], m[..., 2, 1] - m[..., 1, 2]], -1),
+        torch.stack([m[..., 0, 1] + m[..., 1, 0], 1 - m00 + m11 - m22, m[..., 1, 2] + m[..., 2, 1], m[..., 0, 2] - m[..., 2, 0]], -1),
+        torch.stack([m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1], 1 - m00 - m11 + m22, m[..., 1, 0] - m[..., 0, 1]], -1),
+    ], -2)  # (..., 4 candidates, 4)
+    best = torch.stack([tr, m00, m11, m22], -1).argmax(-1)  # largest diagonal term: best conditioned
+    q = torch.gather(cand, -2, best[..., None, None].expand(*best.shape, 1, 4)).squeeze(-2)
+    return q / q.norm(dim=-1, keepdim=True)
+
+
 def matrix_to_axis_angle(m: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) -> (..., 3) with norm in [0, pi]."""
-    return roma.rotmat_to_rotvec(_t(m))
+    """(..., 3, 3) -> (..., 3) with norm in [0, pi] (plain torch; equals roma.rotmat_to_rotvec)."""
+    q = _matrix_to_quat_torch(_t(m))
+    q = torch.where(q[..., 3:] < 0, -q, q)  # w >= 0: angle in [0, pi]
+    v = q[..., :3]
+    s = v.norm(dim=-1, keepdim=True)
+    angle = 2 * torch.atan2(s, q[..., 3:])
+    scale = torch.where(s > 1e-7, angle / s.clamp(min=1e-12), 2.0 / q[..., 3:].clamp(min=1e-12))
+    return v * scale
 
 
 def axis_angle_to_quat(aa: torch.Tensor) -> torch.Tensor:
@@ -66,9 +101,14 @@ def matrix_to_sixd(m: torch.Tensor) -> torch.Tensor:
 
 
 def sixd_to_matrix(d6: torch.Tensor) -> torch.Tensor:
-    """(..., 6) -> (..., 3, 3) via Gram-Schmidt (roma.special_gramschmidt)."""
+    """(..., 6) -> (..., 3, 3) via Gram-Schmidt (as roma.special_gramschmidt; plain torch)."""
     d6 = _t(d6)
-    return roma.special_gramschmidt(d6.reshape(*d6.shape[:-1], 3, 2))
+    a = d6.reshape(*d6.shape[:-1], 3, 2)
+    b1 = a[..., 0] / a[..., 0].norm(dim=-1, keepdim=True).clamp(min=1e-12)
+    c = a[..., 1] - (b1 * a[..., 1]).sum(-1, keepdim=True) * b1
+    b2 = c / c.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+    b3 = torch.cross(b1, b2, dim=-1)
+    return torch.stack([b1, b2, b3], dim=-1)
 
 
 def axis_angle_to_sixd(aa: torch.Tensor) -> torch.Tensor:
