@@ -180,3 +180,16 @@ def test_incompatible_or_corrupt_checkpoint(trained, tmp_path):
         load_generator(junk)
     with pytest.raises(InputError, match="not found"):
         load_generator(tmp_path / "missing.safetensors")
+
+
+def test_init_from_exported_checkpoint(trained, prepared, tmp_path):
+    from choreogen.train.module import DanceDiffusionModule
+    from choreogen.train.run import train_generator
+
+    _, path = trained
+    cfg = GeneratorConfig.from_dict({**TINY, "train": {**TINY["train"], "max_steps": 1, "lr": 1e-12, "warmup_steps": 1}})
+    out = train_generator(prepared, tmp_path, cfg, progress=False, init=path, limit_val_batches=1)
+    a, b = load_file(str(path)), load_file(str(out))
+    # one step at a negligible learning rate: the weights are the initial ones
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a if k.startswith("model."))
+    assert torch.equal(a["normalizer.lo"], b["normalizer.lo"])

@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         num_nodes: int = typer.Option(1, help="Nodes (multi-node DDP)."),
         precision: Optional[str] = typer.Option(None, help="e.g. bf16-mixed on GPU."),
         resume: bool = typer.Option(False, help="Continue from OUT/last.ckpt."),
+        init: Optional[Path] = typer.Option(None, help="Start from an exported generator's weights (e.g. the bundled model)."),
         seed: Optional[int] = typer.Option(None, help="Random seed."),
     ) -> None:
         """Train a generator on prepared windows; writes OUT/model.safetensors (self-describing)."""
@@ -49,5 +50,5 @@ def register(app: typer.Typer) -> None:
         cfg = replace(cfg, train=tr, model=md)
         dev = devices if devices == "auto" else int(devices)
         path = train_generator(data, out, cfg, accelerator=accelerator, devices=dev, strategy=strategy,
-                               num_nodes=num_nodes, resume=resume)
+                               num_nodes=num_nodes, resume=resume, init=init)
         typer.echo(f"model: {path}")

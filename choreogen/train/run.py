@@ -79,8 +79,13 @@ def train_generator(
     max_steps: int | None = None,
     progress: bool = True,
     limit_val_batches: int | float = 20,
+    init: str | os.PathLike | None = None,
 ) -> Path:
-    """Train on prepared windows (``choreogen data prepare``); returns the exported model path."""
+    """Train on prepared windows (``choreogen data prepare``); returns the exported model path.
+
+    ``init``: start from the weights (and normaliser) of an exported generator checkpoint, e.g. to
+    continue training the bundled model; its architecture and feature settings are used.
+    """
     from ..data.windows import PreparedWindows, load_manifest
 
     data_dir, out = Path(data_dir), Path(out_dir)
@@ -88,6 +93,12 @@ def train_generator(
         raise InputError("not a prepared dataset (no manifest.json); run `choreogen data prepare` first", data_dir)
     manifest = load_manifest(data_dir)
     cfg = config or GeneratorConfig()
+    init_gen = None
+    if init is not None:
+        from .checkpoint import load_generator
+
+        init_gen = load_generator(init)
+        cfg = replace(cfg, model=init_gen.config.model, diffusion=init_gen.config.diffusion)
     if max_steps is not None:
         cfg = replace(cfg, train=replace(cfg.train, max_steps=int(max_steps)))
     win = int(manifest.get("window_frames", cfg.window))
@@ -110,6 +121,13 @@ def train_generator(
     ckpt_last = out / "last.ckpt"
     if resume and ckpt_last.exists():
         module = DanceDiffusionModule(cfg.to_dict())
+    elif init_gen is not None:
+        if init_gen.config.music_features != cfg.music_features or init_gen.config.skeleton != cfg.skeleton:
+            raise ConfigError(f"--init checkpoint uses {init_gen.config.music_features}/{init_gen.config.skeleton}, "
+                              f"the prepared data {cfg.music_features}/{cfg.skeleton}")
+        module = DanceDiffusionModule(cfg.to_dict(), torch.as_tensor(init_gen.normalizer.lo), torch.as_tensor(init_gen.normalizer.hi))
+        module.model.load_state_dict(init_gen.model.state_dict())
+        module.ema.module.load_state_dict(init_gen.model.state_dict())
     else:
         lo, hi = fit_normalizer(train_ds)
         module = DanceDiffusionModule(cfg.to_dict(), lo, hi)
