@@ -115,3 +115,17 @@ def staged_dir(dest: str | os.PathLike) -> Iterator[Path]:
             os.replace(f, dest / f.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def sha256_file(path: str | os.PathLike, block: int = 1 << 20) -> str:
+    """sha256 hex digest of a file's bytes, read in 1 MiB blocks (cache keys, dataset manifests)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while True:
+            b = fh.read(block)
+            if not b:
+                break
+            h.update(b)
+    return h.hexdigest()

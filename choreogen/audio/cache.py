@@ -49,15 +49,10 @@ def resolve_cache_dir(cache: bool | str | os.PathLike | None) -> Path | None:
 
 
 def file_digest(path: str | os.PathLike, block: int = 1 << 20) -> str:
-    """sha256 hex digest of a file's bytes, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while True:
-            b = fh.read(block)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
+    """sha256 hex digest of a file's bytes (:func:`choreogen.fileio.sha256_file`)."""
+    from ..fileio import sha256_file
+
+    return sha256_file(path, block)
 
 
 def array_digest(y: np.ndarray, sr: int) -> str:

@@ -34,23 +34,13 @@ from typing import Callable
 import numpy as np
 
 from .. import __version__
+from ..fileio import sha256_file
 from ..errors import ChoreogenError, ConfigError, InputError
 from .datasets import Source, _check_fmt, get_split, list_sources, load_source
 from .splitting import SPLIT_CODES
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
 
 
 def _stat(p: Path | None) -> list | None:
