@@ -2,7 +2,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+
+# Each pytest-xdist worker gets its own numba cache: in a fresh virtualenv two workers compiling and
+# caching the same librosa gufunc at once corrupt the shared __pycache__ entry (segfault seen in a
+# clean clone). Must be set before numba is imported.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"choreogen-numba-{os.getuid()}-"
+                                                          f"{os.environ['PYTEST_XDIST_WORKER']}"))
 
 import pytest
 import torch
