@@ -47,3 +47,20 @@ def golden_dir() -> Path:
 @pytest.fixture(scope="session")
 def music_dir() -> Path:
     return _need(DATA / "music")
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run the CLI in-process: returns (exit code, stdout, stderr)."""
+    from choreogen.cli.app import main
+
+    def run(args):
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as e:
+            code = e.code or 0
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

@@ -7,40 +7,29 @@ import sys
 import numpy as np
 import pytest
 
-from choreogen.cli.app import main
 from choreogen.export.bvh import load_bvh
 from choreogen.motion import load_motion
 
 
-def run_cli(args, capsys):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_export_tang_to_bvh_npz_and_back(tang_dir, tmp_path, capsys):
+def test_export_tang_to_bvh_npz_and_back(tang_dir, tmp_path, run_cli):
     src = tang_dir / "DANCE_C_3.npz"
-    code, out, err = run_cli(["export", src, "--format", "bvh", "--out", tmp_path / "c3.bvh"], capsys)
+    code, out, err = run_cli(["export", src, "--format", "bvh", "--out", tmp_path / "c3.bvh"])
     assert code == 0, err
     b = load_bvh(tmp_path / "c3.bvh")
     ref = load_motion(src).canonical()
     assert b.num_frames == ref.num_frames and b.fps == 25.0
     assert np.abs(b.joints - ref.positions()).max() < 1e-4
     # BVH -> contract npz, format taken from the suffix
-    code, out, err = run_cli(["export", tmp_path / "c3.bvh", "--out", tmp_path / "c3.npz"], capsys)
+    code, out, err = run_cli(["export", tmp_path / "c3.bvh", "--out", tmp_path / "c3.npz"])
     assert code == 0, err
     n = load_motion(tmp_path / "c3.npz")
     assert np.abs(n.positions() - ref.positions()).max() < 1e-4 and n.has_smpl
 
 
-def test_export_keeps_coordinates_with_no_canonical(tang_dir, tmp_path, capsys):
+def test_export_keeps_coordinates_with_no_canonical(tang_dir, tmp_path, run_cli):
     src = tang_dir / "DANCE_C_3.npz"
     code, _, err = run_cli(["export", src, "-f", "bvh", "-o", tmp_path / "raw.bvh", "--no-canonical",
-                            "--scale", "100"], capsys)
+                            "--scale", "100"])
     assert code == 0, err
     raw = load_motion(src)
     b = load_bvh(tmp_path / "raw.bvh")
@@ -62,10 +51,10 @@ def test_export_keeps_coordinates_with_no_canonical(tang_dir, tmp_path, capsys):
     (lambda d: (d / "file").write_text("x"), ["{d}/file", "-f", "npz", "-o", "{d}/o.npz"],
      "unsupported motion file type"),
 ])
-def test_export_bad_inputs(tmp_path, capsys, make, args, msg):
+def test_export_bad_inputs(tmp_path, run_cli, make, args, msg):
     make(tmp_path)
     before = set(tmp_path.iterdir())
-    code, _, err = run_cli(["export"] + [a.format(d=tmp_path) for a in args], capsys)
+    code, _, err = run_cli(["export"] + [a.format(d=tmp_path) for a in args])
     assert code == 2
     assert "error:" in err and msg in err and "Traceback" not in err
     assert set(tmp_path.iterdir()) == before  # no partial output, no temp files

@@ -4,33 +4,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from choreogen.cli.app import main
 from choreogen.motion import load_motion, save_motion
 from choreogen.render.encoder import probe
 
 
-def run_cli(args, capsys):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code or 0
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_render_contract_npz_uses_its_music(tang_dir, tmp_path, capsys):
+def test_render_contract_npz_uses_its_music(tang_dir, tmp_path, run_cli):
     m = load_motion(tang_dir / "DANCE_R_3.npz").slice(0, 75)  # 3 s; music = the Tang2018 mp3
     save_motion(m, tmp_path / "r3.npz")
     code, out, err = run_cli(["render", tmp_path / "r3.npz", "-o", tmp_path / "r3.mp4", "--quiet",
-                              "--width", "320", "--height", "240"], capsys)
+                              "--width", "320", "--height", "240"])
     assert code == 0, err
     info = probe(tmp_path / "r3.mp4")
     assert info["video"] == ["h264"] and info["audio"] == ["aac"]
     assert info["duration"] == pytest.approx(3.0, abs=0.05)
     assert "DANCE_R_3.mp3" in out
     code, out, err = run_cli(["render", tmp_path / "r3.npz", "-o", tmp_path / "silent.mp4", "--no-music",
-                              "--quiet", "--width", "320", "--height", "240"], capsys)
+                              "--quiet", "--width", "320", "--height", "240"])
     assert code == 0, err
     assert probe(tmp_path / "silent.mp4")["audio"] == []
 
@@ -48,13 +37,13 @@ def test_render_contract_npz_uses_its_music(tang_dir, tmp_path, capsys):
     (lambda d: np.savez(d / "ok.npz", joints=np.zeros((5, 17, 2), np.float32), fps=30.0),
      ["{d}/ok.npz", "--width", "333"], "even"),
 ])
-def test_render_bad_inputs(tmp_path, capsys, make, extra, msg):
+def test_render_bad_inputs(tmp_path, run_cli, make, extra, msg):
     make(tmp_path)
     before = set(tmp_path.rglob("*"))
     args = ["render", *[a.format(d=tmp_path) for a in extra], "--quiet"]
     if "-o" not in extra:
         args += ["-o", str(tmp_path / "out.mp4")]
-    code, _, err = run_cli(args, capsys)
+    code, _, err = run_cli(args)
     assert code == 2
     assert err.startswith("error:") and msg in err and "Traceback" not in err
     assert set(tmp_path.rglob("*")) == before  # no partial output, no temp files

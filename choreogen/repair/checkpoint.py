@@ -37,18 +37,11 @@ def save_vae(model: SkeletonVAE, path: str | os.PathLike, info: dict, half: bool
 
 def load_vae(path: str | os.PathLike) -> tuple[SkeletonVAE, dict]:
     """Read a checkpoint written by :func:`save_vae`. Returns (model in eval mode, info dict)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file, safe_open
 
     p = Path(path)
     if not p.is_file():
         raise InputError("repair model checkpoint not found", p)
-    try:
-        with safe_open(str(p), framework="pt") as f:
-            meta = f.metadata() or {}
-        sd = load_file(str(p))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise InputError(f"not a readable safetensors checkpoint ({e.__class__.__name__})", p) from None
+    meta, sd = read_safetensors(p)
     if meta.get("format") != FORMAT:
         raise InputError(f"not a skeleton-repair checkpoint (format={meta.get('format')!r})", p)
     cfg = SkeletonVAEConfig.from_dict(json.loads(meta["config"]))
@@ -59,3 +52,16 @@ def load_vae(path: str | os.PathLike) -> tuple[SkeletonVAE, dict]:
         raise InputError(f"checkpoint weights do not match its config ({str(e).splitlines()[0]})", p) from None
     model.eval()
     return model, json.loads(meta.get("info", "{}"))
+
+
+def read_safetensors(p: Path) -> tuple[dict, dict]:
+    """(metadata, tensors) of a safetensors file; InputError naming the file if unreadable."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, safe_open
+
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            meta = f.metadata() or {}
+        return meta, load_file(str(p))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise InputError(f"not a readable safetensors checkpoint ({e.__class__.__name__})", p) from None

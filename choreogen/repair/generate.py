@@ -100,8 +100,6 @@ _CACHE: dict[str, SkelGen] = {}
 
 def load_skelgen(path: str | os.PathLike) -> SkelGen:
     """Read a checkpoint written by :func:`save_skelgen` (models in eval mode). Cached by path."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file, safe_open
 
     p = Path(path)
     if not p.is_file():
@@ -109,12 +107,9 @@ def load_skelgen(path: str | os.PathLike) -> SkelGen:
     key = f"{p.resolve()}:{p.stat().st_mtime_ns}"
     if key in _CACHE:
         return _CACHE[key]
-    try:
-        with safe_open(str(p), framework="pt") as f:
-            meta = f.metadata() or {}
-        sd = load_file(str(p))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise InputError(f"not a readable safetensors checkpoint ({e.__class__.__name__})", p) from None
+    from .checkpoint import read_safetensors
+
+    meta, sd = read_safetensors(p)
     if meta.get("format") != FORMAT:
         raise InputError(f"not a skeleton-generation checkpoint (format={meta.get('format')!r})", p)
     try:
