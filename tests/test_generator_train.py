@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from choreogen.errors import ChoreogenError, ConfigError, InputError
+from choreogen.motion import get_skeleton
 from choreogen.train.checkpoint import load_generator, read_metadata
 from choreogen.train.config import GeneratorConfig
 
@@ -193,3 +194,28 @@ def test_init_from_exported_checkpoint(trained, prepared, tmp_path):
     # one step at a negligible learning rate: the weights are the initial ones
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a if k.startswith("model."))
     assert torch.equal(a["normalizer.lo"], b["normalizer.lo"])
+
+
+def test_mirror_augmentation_and_its_normaliser(prepared):
+    """mirror_prob = 1 trains on mirrored windows; the normaliser then covers them."""
+    from choreogen.data.windows import PreparedWindows
+    from choreogen.motion.representation import mirror_features
+    from choreogen.train.module import DanceDiffusionModule
+    from choreogen.train.run import fit_normalizer
+
+    cfg = GeneratorConfig.from_dict({**TINY, "train": {**TINY["train"], "mirror_prob": 1.0}})
+    ds = PreparedWindows(prepared, split="train", recentre=True)
+    sk = get_skeleton("smpl24")
+    lo, hi = fit_normalizer(ds)
+    lo_m, hi_m = fit_normalizer(ds, mirror_skeleton=sk)
+    assert (lo_m <= lo + 1e-6).all() and (hi_m >= hi - 1e-6).all() and ((hi_m - hi) > 1e-3).any()
+    x = torch.stack([ds[i]["motion"] for i in range(4)]).float()
+    mirrored = mirror_features(x, sk)
+    z = (mirrored - lo_m) / (hi_m - lo_m).clamp(min=1e-8) * 2 - 1
+    assert z.abs().max() <= 1 + 1e-5
+    d = cfg.to_dict()
+    d["model"].update(motion_dim=x.shape[-1], music_dim=ds[0]["music"].shape[-1])
+    module = DanceDiffusionModule(d, lo_m, hi_m)
+    torch.testing.assert_close(module._augment(x), mirrored)
+    d["train"]["mirror_prob"] = 0.0
+    assert torch.equal(DanceDiffusionModule(d, lo_m, hi_m)._augment(x), x)

@@ -61,6 +61,24 @@ def decode(feats: torch.Tensor, skeleton: Skeleton):
     return {"contacts": c, "trans": tr, "rotmats": R, "joints": joints}
 
 
+def mirror_features(feats: torch.Tensor, skeleton: Skeleton) -> torch.Tensor:
+    """Left/right mirror image of un-normalised feature vectors (..., T, feature_dim), torch.
+
+    Reflects the canonical frame through the x = 0 plane (Y-up, so the dancer's left becomes the
+    right): root x is negated, every rotation R becomes M R M with M = diag(-1, 1, 1), left and
+    right joints (``skeleton.mirror``) and foot contacts swap. For a left/right symmetric rest
+    skeleton the FK joints of the result are exactly the mirrored, swapped joints of the input.
+    Used as training augmentation (doubles the dance vocabulary; the music is unchanged).
+    """
+    J = skeleton.num_joints
+    c = feats[..., :N_CONTACT][..., [1, 0, 3, 2]]
+    sign = torch.tensor([-1.0, 1.0, 1.0], dtype=feats.dtype, device=feats.device)
+    tr = feats[..., N_CONTACT:N_CONTACT + 3] * sign
+    R = sixd_to_matrix(feats[..., N_CONTACT + 3:].reshape(*feats.shape[:-1], J, 6))
+    R = R[..., torch.as_tensor(skeleton.mirror, device=feats.device), :, :] * (sign[:, None] * sign[None, :])
+    return torch.cat([c, tr, matrix_to_sixd(R).reshape(*feats.shape[:-1], J * 6)], dim=-1)
+
+
 def decode_to_smpl(feats: np.ndarray | torch.Tensor, skeleton: Skeleton):
     """(T, feature_dim) -> (poses (T, J*3) axis-angle float32, trans (T, 3), joints (T, J, 3))."""
     f = torch.as_tensor(np.asarray(feats, dtype=np.float64)) if not isinstance(feats, torch.Tensor) else feats.double()

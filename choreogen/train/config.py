@@ -40,6 +40,7 @@ class TrainConfig:
     seed: int = 0
     num_workers: int = 0
     precision: str = "32-true"  # "bf16-mixed" on GPU
+    mirror_prob: float = 0.0  # probability of training on the left/right mirror image of a window
 
 
 @dataclass

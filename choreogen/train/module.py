@@ -11,7 +11,7 @@ from ..diffusion.losses import make_strategy, motion_loss_terms
 from ..diffusion.precond import precondition
 from ..diffusion.schedule import NoiseSchedule
 from ..models.denoiser import DanceDenoiser
-from ..motion.representation import Normalizer
+from ..motion.representation import Normalizer, mirror_features
 from ..motion.skeleton import get_skeleton
 from .config import GeneratorConfig
 
@@ -48,8 +48,19 @@ class DanceDiffusionModule(L.LightningModule):
         rng = torch.where(self.norm_hi - self.norm_lo > 1e-8, self.norm_hi - self.norm_lo, torch.ones_like(self.norm_hi))
         return (x - self.norm_lo) / rng * 2 - 1
 
-    def _terms(self, model, batch, generator=None):
-        x0 = self._norm(batch["motion"].float())
+    def _augment(self, motion: torch.Tensor) -> torch.Tensor:
+        """Left/right mirror each training window with probability ``train.mirror_prob``."""
+        p = self.cfg.train.mirror_prob
+        if p <= 0:
+            return motion
+        flip = torch.rand(motion.shape[0], device=motion.device) < p
+        if not bool(flip.any()):
+            return motion
+        return torch.where(flip[:, None, None], mirror_features(motion, self.skeleton), motion)
+
+    def _terms(self, model, batch, generator=None, augment=False):
+        motion = batch["motion"].float()
+        x0 = self._norm(self._augment(motion) if augment else motion)
         B = x0.shape[0]
         t = torch.randint(0, self.schedule.num_steps, (B,), device=x0.device, generator=generator)
         noise = torch.randn(x0.shape, device=x0.device, generator=generator, dtype=x0.dtype)
@@ -60,7 +71,7 @@ class DanceDiffusionModule(L.LightningModule):
         return motion_loss_terms(pred.float(), x0, self.normalizer, self.skeleton)
 
     def training_step(self, batch, batch_idx):
-        terms = self._terms(self.model, batch)
+        terms = self._terms(self.model, batch, augment=True)
         for k, v in terms.items():
             self.log(f"train/{k}", v.detach(), on_step=True, prog_bar=False, batch_size=batch["motion"].shape[0])
         if self.automatic_optimization:

@@ -25,12 +25,20 @@ from .config import GeneratorConfig
 from .module import DanceDiffusionModule
 
 
-def fit_normalizer(dataset, batch: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """Min/max per feature over every training window (after recentring), streamed."""
+def fit_normalizer(dataset, batch: int = 256, mirror_skeleton=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Min/max per feature over every training window (after recentring), streamed.
+
+    ``mirror_skeleton``: also cover the windows' left/right mirror images (mirror augmentation),
+    so augmented windows stay inside [-1, 1] after normalisation."""
+    from ..motion.representation import mirror_features
+
     lo = hi = None
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=False)
     for b in loader:
-        x = b["motion"].reshape(-1, b["motion"].shape[-1])
+        x = b["motion"].float()
+        if mirror_skeleton is not None:
+            x = torch.cat([x, mirror_features(x, mirror_skeleton)], dim=0)
+        x = x.reshape(-1, x.shape[-1])
         mn, mx = x.min(0).values, x.max(0).values
         lo = mn if lo is None else torch.minimum(lo, mn)
         hi = mx if hi is None else torch.maximum(hi, mx)
@@ -129,7 +137,9 @@ def train_generator(
         module.model.load_state_dict(init_gen.model.state_dict())
         module.ema.module.load_state_dict(init_gen.model.state_dict())
     else:
-        lo, hi = fit_normalizer(train_ds)
+        from ..motion.skeleton import get_skeleton
+
+        lo, hi = fit_normalizer(train_ds, mirror_skeleton=get_skeleton(cfg.skeleton) if cfg.train.mirror_prob > 0 else None)
         module = DanceDiffusionModule(cfg.to_dict(), lo, hi)
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
     data_summary = {
