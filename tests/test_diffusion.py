@@ -179,3 +179,37 @@ def test_preconditioning_identity_at_low_noise_and_scale_at_high():
     hi = precondition(torch.ones_like(x), x, torch.full((3,), 999), s, 0.5)
     assert torch.allclose(hi, torch.full_like(x, 0.5), atol=0.02)  # pure noise: sigma_data * F
     assert torch.equal(precondition(x, zero, torch.zeros(3, dtype=torch.long), s, 0.0), x)  # off
+
+
+def test_foot_lock_removes_root_drift_from_planted_feet(tang_dir):
+    """A real dance with an added 0.5 m/s root slide: lock_feet takes the slide out of planted feet."""
+    from choreogen.generation.postprocess import lock_feet
+    from choreogen.motion import get_skeleton, load_motion
+    from choreogen.motion.representation import foot_contacts
+
+    sk = get_skeleton("smpl24")
+    m = load_motion(tang_dir / "DANCE_W_1.npz").resample(30).canonical().slice(0, 300)
+    contacts = foot_contacts(m.positions(), sk)  # EDGE labels of the clean dance
+    idx = sk.foot_indices()
+
+    def planted_speed(mm):
+        f = mm.positions()[:, idx]
+        v = np.linalg.norm(np.diff(f[..., [0, 2]], axis=0), axis=-1) * 30
+        on = (contacts[1:] > 0.5) & (contacts[:-1] > 0.5)
+        return float(v[on].mean())
+
+    drift = m.copy()
+    slide = np.stack([0.5 * np.arange(300) / 30, np.zeros(300)], 1).astype(np.float32)
+    drift.joints = m.positions().copy()
+    drift.joints[..., 0] += slide[:, None, 0]
+    drift.trans[:, 0] += slide[:, 0]
+    clean, slid = planted_speed(m), planted_speed(drift)
+    assert slid > clean + 0.4
+    fixed = lock_feet(drift, contacts)
+    assert planted_speed(fixed) < clean + 0.05  # the slide is gone from the planted feet
+    assert planted_speed(fixed) < 0.5 * slid
+    # poses are untouched: root-relative joints identical, only the root path changed
+    rel = lambda mm: mm.positions() - mm.positions()[:, :1]
+    np.testing.assert_allclose(rel(fixed), rel(drift), atol=1e-5)
+    np.testing.assert_array_equal(fixed.poses, drift.poses)
+    assert fixed.meta["foot_lock"] is True

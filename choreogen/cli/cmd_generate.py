@@ -29,6 +29,8 @@ def register(app: typer.Typer) -> None:
         continue_: Optional[Path] = typer.Option(None, "--continue", help="Editing: continue this dance."),
         no_video: bool = typer.Option(False, "--no-video", help="Skip the mp4."),
         no_bvh: bool = typer.Option(False, "--no-bvh", help="Skip the BVH."),
+        foot_lock: bool = typer.Option(True, "--foot-lock/--no-foot-lock",
+                                       help="Stop feet the model marks as planted from sliding (root correction)."),
     ) -> None:
         """Generate a dance for SONG with the bundled model (or --model): writes npz, BVH and mp4."""
         from ..fileio import check_output_dir
@@ -38,11 +40,11 @@ def register(app: typer.Typer) -> None:
             _skeleton(song, out, model, seconds, seed, steps, no_video)
             return
         _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
-              reference, inbetween, gap, continue_, no_video, no_bvh, eta)
+              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock)
 
 
 def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
-          inbetween, gap, continue_, no_video, no_bvh, eta=None):
+          inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True):
     from rich.console import Console
 
     from ..errors import ConfigError
@@ -83,7 +85,7 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
 
     res = generate_dance(song, ckpt, genre=genre, seconds=seconds, start=start, seed=seed, steps=steps,
                          guidance=guidance, batch=batch, device=device, constraint=constraint, progress=progress,
-                         eta=eta)
+                         eta=eta, foot_lock=foot_lock)
     bar.close()
     m = res.motion
     name = Path(song).stem

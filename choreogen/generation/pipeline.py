@@ -18,7 +18,7 @@ import torch
 from ..errors import ConfigError, InputError
 from ..diffusion.precond import precondition
 from ..diffusion.schedule import NoiseSchedule
-from ..motion.representation import decode_to_smpl
+from ..motion.representation import N_CONTACT, decode_to_smpl
 from ..motion.sequence import Motion
 from ..motion.skeleton import get_skeleton
 from ..train.checkpoint import LoadedGenerator, load_generator
@@ -94,6 +94,7 @@ def generate_dance(
     progress=None,
     stage_radius: float | None = 5.0,
     eta: float | None = None,
+    foot_lock: bool = True,
 ) -> GenerationResult:
     """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
 
@@ -102,6 +103,9 @@ def generate_dance(
     ``stage_radius``: keep the dancer within this many metres of the start (slow correction, see
     :func:`choreogen.generation.postprocess.contain`); None disables it (editing constraints
     always disable it, so given positions are kept).
+    ``foot_lock``: cancel the sliding of feet the model itself marks as planted by correcting the
+    root trajectory (:func:`choreogen.generation.postprocess.lock_feet`; poses untouched; off for
+    editing constraints).
     """
     from ..audio import load_audio, music_features
 
@@ -194,8 +198,11 @@ def generate_dance(
     )
     motion = motion.canonical(floor="tracked")
     if constraint is None:
-        from .postprocess import contain
+        from .postprocess import contain, lock_feet
 
+        if foot_lock:
+            contacts = feats_out[..., :N_CONTACT]
+            motion = lock_feet(motion, contacts.numpy() if isinstance(contacts, torch.Tensor) else np.asarray(contacts))
         motion = contain(motion, stage_radius)
     wall = time.perf_counter() - t0
     return GenerationResult(motion, wall, {"features": t_feat, "sampling": t_samp, "total": wall})

@@ -45,3 +45,53 @@ def contain(motion, radius: float | None = 4.0, smooth_s: float = 4.0):
         out.trans[:, 2] -= s[:, 1]
     out.meta["contained_radius_m"] = radius
     return out
+
+
+def foot_lock_shift(feet: np.ndarray, contacts: np.ndarray, fps: float, max_height: float = 0.08,
+                    max_speed: float = 2.0, smooth_frames: float = 1.0) -> np.ndarray:
+    """Horizontal root shift (T, 2) that cancels the sliding of planted feet.
+
+    ``feet``: (T, F, 3) foot joints (metres, Y-up, floor at y = 0); ``contacts``: (T, F) in [0, 1],
+    the model's own contact prediction. A foot counts as planted between frames t and t+1 when both
+    frames are labelled in contact (> 0.5), it is within ``max_height`` of the floor and moves
+    slower than ``max_speed`` m/s (faster is a mislabelled swing, not a slide). The root's
+    horizontal velocity is corrected by minus the mean velocity of the planted feet, and the
+    correction is lightly Gaussian-smoothed so the body does not jerk when a contact starts.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    v = np.diff(feet[..., [0, 2]], axis=0)  # (T-1, F, 2) metres per frame
+    c = contacts > 0.5
+    low = feet[..., 1] < max_height
+    speed = np.linalg.norm(v, axis=-1) * fps
+    planted = c[1:] & c[:-1] & low[1:] & low[:-1] & (speed < max_speed)
+    w = planted.astype(np.float64)
+    n = w.sum(1, keepdims=True)
+    corr = -(v * w[..., None]).sum(1) / np.maximum(n, 1.0)  # (T-1, 2)
+    if smooth_frames > 0:
+        corr = gaussian_filter1d(corr, smooth_frames, axis=0, mode="nearest")
+    return -np.concatenate([np.zeros((1, 2)), np.cumsum(corr, axis=0)], axis=0)
+
+
+def lock_feet(motion, contacts: np.ndarray):
+    """Return ``motion`` with planted feet no longer sliding (root-only correction).
+
+    ``contacts``: (T, 4) predicted contact of (left ankle, right ankle, left toe, right toe), as in
+    the EDGE vector. Only the root trajectory changes (poses are untouched), so the dancer's steps
+    carry it across the floor the way real steps do; see :func:`foot_lock_shift`.
+    """
+    from ..motion.skeleton import get_skeleton
+
+    sk = get_skeleton(motion.skeleton)
+    j = motion.positions()
+    idx = sk.foot_indices()
+    s = foot_lock_shift(j[:, idx].astype(np.float64), np.asarray(contacts)[:, : len(idx)], motion.fps).astype(np.float32)
+    out = motion.copy()
+    out.joints = j.copy()
+    out.joints[..., 0] -= s[:, None, 0]
+    out.joints[..., 2] -= s[:, None, 1]
+    if out.trans is not None:
+        out.trans[:, 0] -= s[:, 0]
+        out.trans[:, 2] -= s[:, 1]
+    out.meta["foot_lock"] = True
+    return out
