@@ -9,7 +9,7 @@ under a centimetre per frame of foot sliding. Dances that stay inside the circle
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
+from ..filters import uniform_filter1d
 
 
 def containment_shift(root_xz: np.ndarray, radius: float, fps: float, smooth_s: float = 4.0, iters: int = 3) -> np.ndarray:
@@ -22,7 +22,7 @@ def containment_shift(root_xz: np.ndarray, radius: float, fps: float, smooth_s: 
         excess = p * np.clip(1.0 - radius / np.maximum(r, 1e-9), 0.0, None)
         if not excess.any():
             break
-        shift += uniform_filter1d(excess, size=win, axis=0, mode="nearest") * 1.2
+        shift += uniform_filter1d(excess, size=win, axis=0) * 1.2
     return shift
 
 
@@ -58,7 +58,7 @@ def foot_lock_shift(feet: np.ndarray, contacts: np.ndarray, fps: float, max_heig
     horizontal velocity is corrected by minus the mean velocity of the planted feet, and the
     correction is lightly Gaussian-smoothed so the body does not jerk when a contact starts.
     """
-    from scipy.ndimage import gaussian_filter1d
+    from ..filters import gaussian_filter1d
 
     v = np.diff(feet[..., [0, 2]], axis=0)  # (T-1, F, 2) metres per frame
     c = contacts > 0.5
@@ -69,7 +69,7 @@ def foot_lock_shift(feet: np.ndarray, contacts: np.ndarray, fps: float, max_heig
     n = w.sum(1, keepdims=True)
     corr = -(v * w[..., None]).sum(1) / np.maximum(n, 1.0)  # (T-1, 2)
     if smooth_frames > 0:
-        corr = gaussian_filter1d(corr, smooth_frames, axis=0, mode="nearest")
+        corr = gaussian_filter1d(corr, smooth_frames, axis=0)
     return -np.concatenate([np.zeros((1, 2)), np.cumsum(corr, axis=0)], axis=0)
 
 

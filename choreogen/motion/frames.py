@@ -69,14 +69,14 @@ def tracked_floor(joints: np.ndarray, fps: float, window_s: float = 4.0) -> np.n
     ``window_s`` seconds, smoothed over the same window, follows a slowly drifting floor while
     ignoring steps and jumps shorter than the window. On a flat floor it is constant.
     """
-    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+    from ..filters import minimum_filter1d, uniform_filter1d
 
     low = np.min(joints[..., 1], axis=-1).astype(np.float64)
     win = max(1, int(round(window_s * fps)))
     if len(low) <= win:
         return np.full(len(low), low.min())
-    env = minimum_filter1d(low, size=win, mode="nearest")
-    return uniform_filter1d(env, size=win, mode="nearest")
+    env = minimum_filter1d(low, size=win)
+    return uniform_filter1d(env, size=win)
 
 
 def canonical_offset(joints: np.ndarray, fps: float = 30.0, floor: str = "tracked") -> np.ndarray:
