@@ -213,3 +213,27 @@ def test_foot_lock_removes_root_drift_from_planted_feet(tang_dir):
     np.testing.assert_allclose(rel(fixed), rel(drift), atol=1e-5)
     np.testing.assert_array_equal(fixed.poses, drift.poses)
     assert fixed.meta["foot_lock"] is True
+
+
+def test_cached_music_keys_values_give_the_same_prediction():
+    """memory_kv (computed once per window batch) == recomputing from the music tokens."""
+    from choreogen.models.denoiser import DanceDenoiser, DenoiserConfig
+
+    torch.manual_seed(0)
+    m = DanceDenoiser(DenoiserConfig(motion_dim=12, music_dim=5, d_model=32, n_layers=2, n_heads=2, n_genres=3)).eval()
+    for p in m.parameters():  # zero-initialised output/FiLM layers would make every path equal
+        torch.nn.init.normal_(p, std=0.2)
+    x = torch.randn(3, 8, 12)
+    t = torch.tensor([5, 500, 999])
+    g = torch.tensor([0, 2, -1])
+    with torch.no_grad():
+        tok = m.encode_music(torch.randn(3, 8, 5))
+        drop = torch.tensor([False, True, False])
+        ref = m(x, t, genre=g, drop_cond=drop, music_tokens=tok)
+        null = m.null_music.expand_as(tok)
+        kv = m.memory_kv(torch.where(drop[:, None, None], null, tok))
+        got = m(x, t, genre=g, drop_cond=drop, music_kv=kv)
+        other = m(x, t, genre=g, music_tokens=tok)  # without dropping row 1: must differ
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+    assert (other[1] - ref[1]).abs().max() > 1e-3
+    torch.testing.assert_close(other[0], ref[0], atol=1e-5, rtol=1e-5)

@@ -160,13 +160,15 @@ def generate_dance(
         K = mus_windows.shape[0]
         g = torch.full((K,), genre_idx, dtype=torch.long, device=device)
 
+        with torch.no_grad():  # music keys/values once per window batch, not once per step
+            kv = model.memory_kv(tokens if guidance == 1.0 else torch.cat([tokens, null]))
+        drop = torch.cat([torch.zeros(K, dtype=torch.bool), torch.ones(K, dtype=torch.bool)]).to(device)
+
         def denoise(x, t):
             with torch.no_grad():
                 if guidance == 1.0:
-                    return precondition(model(x, t, genre=g, music_tokens=tokens), x, t, schedule, sd)
-                both = torch.cat([tokens, null])
-                drop = torch.cat([torch.zeros(K, dtype=torch.bool), torch.ones(K, dtype=torch.bool)]).to(device)
-                out = model(torch.cat([x, x]), torch.cat([t, t]), genre=torch.cat([g, g]), drop_cond=drop, music_tokens=both)
+                    return precondition(model(x, t, genre=g, music_kv=kv), x, t, schedule, sd)
+                out = model(torch.cat([x, x]), torch.cat([t, t]), genre=torch.cat([g, g]), drop_cond=drop, music_kv=kv)
                 out = precondition(out, torch.cat([x, x]), torch.cat([t, t]), schedule, sd)
                 c, u = out[:K], out[K:]
                 return u + guidance * (c - u)

@@ -55,11 +55,18 @@ class Attention(nn.Module):
         self.o = nn.Linear(d, d)
         self.p = dropout
 
-    def forward(self, x: torch.Tensor, mem: torch.Tensor | None = None) -> torch.Tensor:
+    def project_kv(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, M, d) -> keys, values (B, heads, M, d/heads)."""
+        B, M, D = src.shape
+        k, v = self.kv(src).view(B, M, 2, self.h, D // self.h).permute(2, 0, 3, 1, 4)
+        return k, v
+
+    def forward(self, x: torch.Tensor, mem: torch.Tensor | None = None,
+                kv: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """x (B, N, d); keys/values from ``mem`` (B, M, d), precomputed ``kv``, or x itself."""
         B, N, D = x.shape
-        src = x if mem is None else mem
         q = self.q(x).view(B, N, self.h, D // self.h).transpose(1, 2)
-        k, v = self.kv(src).view(B, src.shape[1], 2, self.h, D // self.h).permute(2, 0, 3, 1, 4)
+        k, v = kv if kv is not None else self.project_kv(x if mem is None else mem)
         y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0.0)
         return self.o(y.transpose(1, 2).reshape(B, N, D))
 
@@ -77,10 +84,11 @@ class Block(nn.Module):
         nn.init.zeros_(self.film.weight)
         nn.init.zeros_(self.film.bias)
 
-    def forward(self, x: torch.Tensor, mem: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mem: torch.Tensor | None, c: torch.Tensor,
+                mem_kv: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         s1, b1, g1, s2, b2, g2, s3, b3, g3 = self.film(c).unsqueeze(1).chunk(9, dim=-1)
         x = x + (1 + g1) * self.self_attn(self.n1(x) * (1 + s1) + b1)
-        x = x + (1 + g2) * self.cross_attn(self.n2(x) * (1 + s2) + b2, mem)
+        x = x + (1 + g2) * self.cross_attn(self.n2(x) * (1 + s2) + b2, mem, kv=mem_kv)
         x = x + (1 + g3) * self.mlp(self.n3(x) * (1 + s3) + b3)
         return x
 
@@ -122,6 +130,14 @@ class DanceDenoiser(nn.Module):
             m = layer(m)
         return m
 
+    def memory_kv(self, music_tokens: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Cross-attention keys/values of every block for (B, M, d) music tokens.
+
+        They do not depend on the diffusion step, so a sampler computes them once per window batch
+        instead of once per step (about a sixth of a denoiser call). Rows meant to be unconditional
+        must already hold ``null_music`` (``drop_cond`` then only drops the genre)."""
+        return [blk.cross_attn.project_kv(music_tokens) for blk in self.blocks]
+
     def forward(
         self,
         x_t: torch.Tensor,
@@ -130,24 +146,29 @@ class DanceDenoiser(nn.Module):
         genre: torch.Tensor | None = None,
         drop_cond: torch.Tensor | None = None,
         music_tokens: torch.Tensor | None = None,
+        music_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> torch.Tensor:
-        """x_t (B, T, Dm), t (B,) long, music (B, T, Da) or precomputed ``music_tokens``,
-        genre (B,) long (-1 = none), drop_cond (B,) bool (True = unconditional). Returns x0 (B, T, Dm)."""
+        """x_t (B, T, Dm), t (B,) long, music (B, T, Da) or precomputed ``music_tokens`` (or their
+        ``music_kv`` from :meth:`memory_kv`), genre (B,) long (-1 = none), drop_cond (B,) bool
+        (True = unconditional). Returns x0 (B, T, Dm)."""
         B, T, _ = x_t.shape
         d = self.cfg.d_model
         h = self.motion_in(self._patch(x_t))
         h = h + sinusoid(torch.arange(h.shape[1], device=h.device), d).to(h.dtype)
-        mem = music_tokens if music_tokens is not None else self.encode_music(music)
+        mem = None
+        if music_kv is None:
+            mem = music_tokens if music_tokens is not None else self.encode_music(music)
         if genre is None:
             genre = torch.full((B,), -1, dtype=torch.long, device=x_t.device)
         g = torch.where(genre < 0, torch.full_like(genre, self.cfg.n_genres), genre)
         if drop_cond is not None:
             dc = drop_cond.to(x_t.device)
-            mem = torch.where(dc[:, None, None], self.null_music.to(mem.dtype).expand_as(mem), mem)
+            if mem is not None:
+                mem = torch.where(dc[:, None, None], self.null_music.to(mem.dtype).expand_as(mem), mem)
             g = torch.where(dc, torch.full_like(g, self.cfg.n_genres), g)
         c = self.time_mlp(sinusoid(t, d).to(h.dtype)) + self.genre_emb(g)
         c = self.cond_act(c)
-        for blk in self.blocks:
-            h = blk(h, mem, c)
+        for i, blk in enumerate(self.blocks):
+            h = blk(h, mem, c, None if music_kv is None else music_kv[i])
         out = self.out(self.out_norm(h))
         return out.reshape(B, T, -1)
