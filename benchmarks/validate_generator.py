@@ -37,6 +37,30 @@ def contact_skate(j: np.ndarray, fps: float = 30.0, h: float = 0.05) -> float:
     return float((v * on).sum() / max(1, on.sum()))
 
 
+def motion_stats(j: np.ndarray, fps: float = 30.0, stride: int | None = None, overlap: int | None = None) -> dict:
+    """Eye-check numbers for one dance (T, 24, 3) at ``fps``: jitter (mean joint acceleration, m/s^2),
+    mean root-relative joint speed (m/s), share of 1 s stretches that are frozen (mean root-relative
+    joint speed < 0.1 m/s), largest root distance from the start on the floor (m) and, given the
+    window plan, the acceleration at window seams (first and last frame of every cross-fade) over
+    the acceleration elsewhere (1 = no visible seam)."""
+    acc = np.linalg.norm(j[2:] - 2 * j[1:-1] + j[:-2], axis=-1) * fps * fps  # (T-2, J)
+    rel = j - j[:, :1]
+    spd = np.linalg.norm(np.diff(rel, axis=0), axis=-1).mean(-1) * fps  # (T-1,)
+    n = int(fps)
+    segs = [spd[s:s + n].mean() for s in range(0, len(spd) - n + 1, n)]
+    out = {"accel_m_s2": float(acc.mean()), "speed_m_s": float(spd.mean()),
+           "frozen_share": float(np.mean(np.asarray(segs) < 0.1)) if segs else 0.0,
+           "max_root_xz_m": float(np.linalg.norm(j[:, 0, [0, 2]] - j[:1, 0, [0, 2]], axis=-1).max())}
+    if stride and overlap is not None:
+        edges = sorted({e for k in range(1, len(j) // stride + 1) for e in (k * stride, k * stride + overlap)})
+        idx = np.asarray([e - 1 for e in edges if 1 <= e - 1 < len(acc)], int)  # acc[i] is centred on frame i + 1
+        if len(idx):
+            rest = np.ones(len(acc), bool)
+            rest[idx] = False
+            out["seam_accel_ratio"] = float(acc[idx].mean() / max(acc[rest].mean(), 1e-9))
+    return out
+
+
 def windows(j: np.ndarray, W: int = 150, S: int = 75, sub: int = 5) -> np.ndarray:
     """(T, 24, 3) -> (N, W/sub * 72) root-relative joint windows."""
     out = []
@@ -95,6 +119,9 @@ def main():
         rand.append(clip)
     gt = [m.canonical() for m in val]
     music = [m.music for m in val]
+    stats = {"model": [motion_stats(d.positions(), 30.0, d.meta.get("window", 150) - d.meta.get("overlap", 75),
+                                    d.meta.get("overlap", 75)) for d in model_dances],
+             "ground_truth": [motion_stats(m.canonical().resample(30).positions()) for m in val]}
     res = {"model": str(gen.path), "model_provenance": gen.provenance, "val_sequences": split["val"],
            "generation_seconds": t_gen, "dance_seconds": float(sum(m.duration for m in val))}
     for name, dances in (("model", model_dances), ("random_clips", rand), ("untrained", untrained)):
@@ -116,6 +143,7 @@ def main():
         "generated": {"median": float(np.median(dg)), "p10": float(np.percentile(dg, 10)), "min": float(dg.min()), "n": len(dg)},
         "val_ground_truth": {"median": float(np.median(dv)), "p10": float(np.percentile(dv, 10)), "min": float(dv.min()), "n": len(dv)},
     }
+    res["motion_stats"] = {k: {q: float(np.mean([d[q] for d in v if q in d])) for q in v[0]} for k, v in stats.items()}
     txt = json.dumps(res, indent=1, default=float)
     if a.json:
         Path(a.json).write_text(txt)
@@ -124,6 +152,7 @@ def main():
     for row in ("ground_truth", "model", "random_clips", "untrained"):
         print(f"{row:14s}" + "".join(f"{res[row].get(k, float('nan')):14.4f}" if isinstance(res[row].get(k), (int, float)) else f"{'-':>14s}" for k in keys))
     print("nearest training window (m):", res["nearest_train_window_m"])
+    print("motion stats:", json.dumps(res["motion_stats"]))
 
 
 if __name__ == "__main__":

@@ -146,3 +146,17 @@ def test_body25_goes_through_the_coco17_joints(tiny_ckpt, monkeypatch):
     ref = repair_motion(coco, checkpoint=tiny_ckpt)
     np.testing.assert_allclose(r.joints[:, idx], ref.joints, atol=1e-4)
     assert r.meta["filled"].shape == (50, 25) and r.meta["filled"][:, b25.index("neck")].all()
+
+
+def test_untrained_cubic_model_fills_with_the_akima_spline_of_the_whole_sequence(tmp_path):
+    """A ``base="cubic"`` model starts at the sequence-wide Akima fill (windows cut from it, blended)."""
+    torch.manual_seed(0)
+    m = SkeletonVAE(SkeletonVAEConfig(num_joints=17, dim=2, d_model=16, n_heads=2, temporal_layers=1, decoder_layers=1,
+                                      latent_dim=4, max_frames=16, base="cubic", out_scale=0.05)).eval()
+    ck = save_vae(m, tmp_path / "cubic.safetensors", {"skeleton": "coco17", "window": 16})
+    kp = _kp(T=70)
+    present = kp.confidence >= 0.3
+    r = repair_motion(kp, checkpoint=ck, tolerance=0.03)
+    ref = baselines.interpolate_cubic(np.where(present[..., None], kp.joints, 0.0), present)
+    np.testing.assert_allclose(r.joints[~present], ref[~present], rtol=0, atol=1e-3)
+    np.testing.assert_allclose(r.joints[present], kp.joints[present], atol=1e-3)

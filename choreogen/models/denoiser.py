@@ -33,6 +33,7 @@ class DenoiserConfig:
     patch: int = 2
     n_genres: int = 0  # number of genre labels (embedding has one more row: "no genre")
     music_layers: int = 1
+    pos_scale: float = 1.0  # amplitude of the sinusoidal frame-position embedding (0.1 for new models)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -125,7 +126,7 @@ class DanceDenoiser(nn.Module):
         """(B, T, Da) -> (B, T/patch, d) memory tokens (cacheable across diffusion steps)."""
         m = self.music_in(self._patch(music))
         pos = sinusoid(torch.arange(m.shape[1], device=m.device), m.shape[-1]).to(m.dtype)
-        m = m + pos
+        m = m + self.cfg.pos_scale * pos
         for layer in self.music_enc:
             m = layer(m)
         return m
@@ -154,7 +155,7 @@ class DanceDenoiser(nn.Module):
         B, T, _ = x_t.shape
         d = self.cfg.d_model
         h = self.motion_in(self._patch(x_t))
-        h = h + sinusoid(torch.arange(h.shape[1], device=h.device), d).to(h.dtype)
+        h = h + self.cfg.pos_scale * sinusoid(torch.arange(h.shape[1], device=h.device), d).to(h.dtype)
         mem = None
         if music_kv is None:
             mem = music_tokens if music_tokens is not None else self.encode_music(music)

@@ -25,6 +25,17 @@ CPU budgets) only has to learn what interpolation gets wrong -- long gaps, whole
 frames, jitter. This departs from the paper's pure decoder; ``residual=False`` gives the pure
 VAE (needed to decode latents without an observation, e.g. for latent diffusion).
 
+``base="cubic"`` replaces the in-model linear reference by one the caller computes outside the
+model over the whole sequence (``choreogen.repair.baselines.interpolate_cubic``, an Akima spline
+through the observed frames of each joint: far better than linear interpolation on 30 fps
+motion and not expressible as a cheap batched tensor op); it is then a required argument of
+:meth:`SkeletonVAE.forward`, and the encoder token of a missing joint is the learned missing
+embedding *plus* Linear(D->d)(reference estimate), so the encoder knows what it corrects (the
+missing joint stays masked out of the attention keys; garbage in its slot of ``x`` changes
+nothing). ``out_scale`` multiplies the decoder output before it is added to
+the reference: corrections are millimetres to centimetres, and a small fixed scale keeps the
+head's targets O(0.1-1) so the optimiser's step noise does not swamp them.
+
 ``masking=False`` is the "w/o mask" ablation of the paper's Table 3: the encoder sees M * X
 (eq. 6, missing coordinates zero-filled) through the same embedding as present joints and no
 attention mask, i.e. it is never told which joints are missing.
@@ -54,6 +65,11 @@ class SkeletonVAEConfig:
     dropout: float = 0.0
     masking: bool = True
     residual: bool = True
+    base: str = "linear"  # residual reference: "linear" (in-model) or "cubic" (given to forward)
+    out_scale: float = 1.0  # decoder output multiplier (residual models)
+    cond_decoder: bool = False  # decoder over joint tokens that also see the reference (base="cubic")
+    parents: list | None = None  # kinematic parent per joint (-1 root): bone-vector features (cond_decoder)
+    motion_features: bool = False  # cond_decoder tokens also see the reference's velocity and acceleration
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +104,8 @@ class SkeletonVAE(nn.Module):
         self.joint_emb = nn.Parameter(torch.randn(cfg.num_joints, d) * 0.02)
         self.frame_emb = nn.Parameter(torch.randn(cfg.max_frames, d) * 0.02)
         self.missing = nn.Parameter(torch.randn(d) * 0.02)
+        if cfg.base == "cubic":  # a missing joint's token also carries the reference estimate
+            self.base_coord = nn.Linear(cfg.dim, d)
         self.spatial = _stack(cfg, cfg.spatial_layers)
         self.pool = nn.Linear(cfg.num_joints * d, d)  # keeps joint identity (no averaging)
         self.temporal = _stack(cfg, cfg.temporal_layers)
@@ -96,16 +114,35 @@ class SkeletonVAE(nn.Module):
         self.from_latent = nn.Linear(cfg.latent_dim, d)
         self.dec_frame_emb = nn.Parameter(torch.randn(cfg.max_frames, d) * 0.02)
         self.dec_temporal = _stack(cfg, cfg.decoder_layers)
-        self.head = nn.Sequential(
-            nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, cfg.num_joints * cfg.dim)
-        )
+        if cfg.cond_decoder:
+            if cfg.base != "cubic" or not cfg.residual:
+                raise ValueError("cond_decoder needs a residual model with base='cubic'")
+            self.dec_coord = nn.Linear(cfg.dim, d)
+            self.dec_joint_emb = nn.Parameter(torch.randn(cfg.num_joints, d) * 0.02)
+            self.dec_missing = nn.Parameter(torch.randn(d) * 0.02)
+            self.dec_spatial = _stack(cfg, 1)
+            if cfg.parents is not None:
+                if len(cfg.parents) != cfg.num_joints:
+                    raise ValueError("parents must list one parent per joint")
+                self.dec_bone = nn.Linear(cfg.dim, d)
+            if cfg.motion_features:
+                self.dec_motion = nn.Linear(2 * cfg.dim, d)
+        out = cfg.dim if cfg.cond_decoder else cfg.num_joints * cfg.dim
+        self.head = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, out))
+        if cfg.base not in ("linear", "cubic"):
+            raise ValueError(f"base must be 'linear' or 'cubic', got {cfg.base!r}")
         if cfg.residual:  # start as exact interpolation
             nn.init.zeros_(self.head[-1].weight)
             nn.init.zeros_(self.head[-1].bias)
+        if cfg.base == "cubic":
+            # start nearly deterministic (sigma = e^-3): with the output head at zero the decoder
+            # would otherwise first learn to ignore noisy latents and the posterior collapses
+            nn.init.constant_(self.to_stats.bias[cfg.latent_dim:], -6.0)
 
     # ------------------------------------------------------------------ encoder
-    def encode(self, x: torch.Tensor, present: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B,T,J,D), (B,T,J) bool -> mu, logvar, each (B,T,C)."""
+    def encode(self, x: torch.Tensor, present: torch.Tensor,
+               base: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B,T,J,D), (B,T,J) bool[, reference (B,T,J,D) for ``base="cubic"``] -> mu, logvar, each (B,T,C)."""
         B, T, J, D = x.shape
         cfg = self.cfg
         if T > cfg.max_frames:
@@ -116,7 +153,10 @@ class SkeletonVAE(nn.Module):
         x = torch.where(present[..., None], x, torch.zeros((), dtype=x.dtype))  # eq. 6: M * X
         tok = self.coord(x)
         if cfg.masking:
-            tok = torch.where(present[..., None], tok, self.missing.to(tok.dtype))
+            miss = self.missing.to(tok.dtype)
+            if cfg.base == "cubic" and base is not None:
+                miss = miss + self.base_coord(base)
+            tok = torch.where(present[..., None], tok, miss)
         tok = tok + self.joint_emb + self.frame_emb[:T, None, :]  # (B, T, J, d)
         d = tok.shape[-1]
         # spatial: the J joints of each frame attend to the present joints of that frame
@@ -131,12 +171,35 @@ class SkeletonVAE(nn.Module):
         return mu, logvar.clamp(-12.0, 8.0)
 
     # ------------------------------------------------------------------ decoder
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """(B,T,C) latents -> (B,T,J,D) joints (normalised units)."""
+    def decode(self, z: torch.Tensor, ref: torch.Tensor | None = None, present: torch.Tensor | None = None) -> torch.Tensor:
+        """(B,T,C) latents -> (B,T,J,D) joints (normalised units; a correction for residual models).
+
+        With ``cfg.cond_decoder`` the decoder also takes the reference ``ref`` (B,T,J,D) and the
+        mask ``present`` (B,T,J): each (frame, joint) token = the frame's latent + joint embedding
+        + Linear(ref) (+ a learned flag where the joint was missing), then one spatial layer over
+        the joints of each frame and ``decoder_layers`` temporal layers over each joint's track,
+        and a per-token head to D coordinates."""
         B, T, _ = z.shape
+        cfg = self.cfg
         h = self.from_latent(z) + self.dec_frame_emb[:T]
-        h = self.dec_temporal(h)
-        return self.head(h).reshape(B, T, self.cfg.num_joints, self.cfg.dim)
+        if not cfg.cond_decoder:
+            h = self.dec_temporal(h)
+            return self.head(h).reshape(B, T, cfg.num_joints, cfg.dim)
+        if ref is None or present is None:
+            raise ValueError("this decoder is conditioned on the reference: pass ref= and present=")
+        J, d = cfg.num_joints, h.shape[-1]
+        miss = (~present.bool())[..., None].to(h.dtype) * self.dec_missing
+        tok = h[:, :, None, :] + self.dec_joint_emb + self.dec_coord(ref) + miss  # (B,T,J,d)
+        if cfg.parents is not None:  # bone vectors of the reference (zero for the root)
+            par = torch.as_tensor([max(p, 0) for p in cfg.parents], device=ref.device)
+            root = torch.as_tensor([p < 0 for p in cfg.parents], device=ref.device)
+            bone = torch.where(root[:, None], torch.zeros((), dtype=ref.dtype), ref - ref[:, :, par])
+            tok = tok + self.dec_bone(bone / 0.2)
+        if cfg.motion_features:  # local differences: the mm-scale signal is invisible in O(1) coordinates
+            tok = tok + self.dec_motion(torch.cat([_central_diff(ref) / 0.02, _second_diff(ref) / 0.005], -1))
+        tok = self.dec_spatial(tok.reshape(B * T, J, d)).reshape(B, T, J, d)
+        tok = self.dec_temporal(tok.transpose(1, 2).reshape(B * J, T, d)).reshape(B, J, T, d).transpose(1, 2)
+        return self.head(tok)
 
     def base(self, x: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """Parameter-free reference the decoder corrects when ``cfg.residual``: per joint track,
@@ -146,18 +209,50 @@ class SkeletonVAE(nn.Module):
             return torch.where(present[..., None].bool(), x, torch.zeros((), dtype=x.dtype))
         return interpolate_tracks(x, present)
 
-    def forward(self, x: torch.Tensor, present: torch.Tensor, sample: bool = True) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, present: torch.Tensor, sample: bool = True,
+                base: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Encode, reparameterise (``sample=False`` uses the mean), decode; with ``cfg.residual``
-        the decoder output is added to :meth:`base` (so an untrained model already interpolates).
+        the decoder output (times ``cfg.out_scale``) is added to the reference: :meth:`base`
+        (linear) or, when ``cfg.base == "cubic"``, the given ``base`` (B,T,J,D) in the units of
+        ``x`` (e.g. the Akima interpolation of the whole sequence, normalised like ``x``). An
+        untrained residual model returns exactly that reference.
 
         Returns dict(recon (B,T,J,D), mu (B,T,C), logvar (B,T,C), z (B,T,C)).
         """
-        mu, logvar = self.encode(x, present)
+        if self.cfg.residual and self.cfg.base == "cubic" and (base is None or base.shape != x.shape):
+            raise ValueError("this model corrects a cubic reference: pass base= with the shape of x")
+        mu, logvar = self.encode(x, present, base)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
-        recon = self.decode(z)
         if self.cfg.residual:
-            recon = recon + self.base(x, present)
+            if not self.cfg.masking:  # "w/o mask" ablation: only M * X is known, nothing says what is missing
+                ref = self.base(x, present)
+                dec_present = torch.ones_like(present, dtype=torch.bool)
+            elif self.cfg.base == "cubic":
+                ref, dec_present = torch.where(present[..., None].bool(), x, base), present
+            else:
+                ref, dec_present = self.base(x, present), present
+            recon = self.decode(z, ref, dec_present) * self.cfg.out_scale + ref
+        else:
+            recon = self.decode(z)
         return {"recon": recon, "mu": mu, "logvar": logvar, "z": z}
+
+
+def _central_diff(x: torch.Tensor) -> torch.Tensor:
+    """(B,T,...) -> (x[t+1] - x[t-1]) / 2 over dim 1, one-sided at the ends (T >= 2)."""
+    if x.shape[1] < 2:
+        return torch.zeros_like(x)
+    pad = torch.cat([x[:, :1], x, x[:, -1:]], 1)
+    d = (pad[:, 2:] - pad[:, :-2]) / 2
+    d[:, 0] = d[:, 0] * 2
+    d[:, -1] = d[:, -1] * 2
+    return d
+
+
+def _second_diff(x: torch.Tensor) -> torch.Tensor:
+    """(B,T,...) -> x[t+1] - 2 x[t] + x[t-1] over dim 1, 0 at the ends."""
+    out = torch.zeros_like(x)
+    out[:, 1:-1] = x[:, 2:] - 2 * x[:, 1:-1] + x[:, :-2]
+    return out
 
 
 def interpolate_tracks(x: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
@@ -178,12 +273,15 @@ def interpolate_tracks(x: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
     return torch.where(p[..., None], x, out)
 
 
-def masked_recon_loss(recon: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str = "mse") -> torch.Tensor:
+def masked_recon_loss(recon: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str = "mse",
+                      weight: torch.Tensor | None = None) -> torch.Tensor:
     """Reconstruction loss over the joints where ``mask`` is True (DanceFusion eq. 2-3).
 
     ``kind="mse"`` sums squared coordinate differences per joint, ``"l1"`` sums absolute ones;
     both are averaged over the masked joints (sum of M_i * err_i / sum of M_i), so the value
     does not depend on how many joints are present. recon/target (..., J, D), mask (..., J).
+    ``weight`` (..., J) optionally weights each joint (e.g. hidden joints higher than observed
+    ones); the average is then sum(M w err) / sum(M w).
     """
     diff = recon - target
     if kind == "mse":
@@ -193,6 +291,8 @@ def masked_recon_loss(recon: torch.Tensor, target: torch.Tensor, mask: torch.Ten
     else:
         raise ValueError(f"loss must be 'mse' or 'l1', got {kind!r}")
     m = mask.to(err.dtype)
+    if weight is not None:
+        m = m * weight.to(err.dtype)
     return (err * m).sum() / m.sum().clamp_min(1.0)
 
 

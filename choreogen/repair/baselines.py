@@ -2,6 +2,9 @@
 
 * :func:`interpolate_linear` -- per joint and coordinate, linear interpolation over time between
   the frames where the joint is present (constant extrapolation at the ends).
+* :func:`interpolate_cubic` -- per joint, a piecewise-cubic curve through the frames where the
+  joint is present (scipy's Akima spline by default: C1, no overshoot on outliers; ``"makima"``,
+  ``"pchip"`` or a natural ``"spline"`` on request), linear hold at the ends.
 * :func:`savgol_smooth` -- the interpolated sequence smoothed by a Savitzky-Golay filter
   (``scipy.signal.savgol_filter``), the usual "remove jitter" step.
 
@@ -43,6 +46,37 @@ def interpolate_linear(joints: np.ndarray, present: np.ndarray) -> np.ndarray:
             continue
         for d in range(D):
             out[:, j, d] = np.interp(t, t[m], out[m, j, d])
+    return out
+
+
+def interpolate_cubic(joints: np.ndarray, present: np.ndarray, method: str = "akima") -> np.ndarray:
+    """Fill missing joints with a piecewise-cubic curve over time, per joint (all coordinates).
+
+    ``method``: ``"akima"`` (default, :class:`scipy.interpolate.Akima1DInterpolator`),
+    ``"makima"``, ``"pchip"`` (:class:`~scipy.interpolate.PchipInterpolator`) or ``"spline"``
+    (natural :class:`~scipy.interpolate.CubicSpline`). Frames before the first / after the last
+    present frame of a joint, and joints with fewer than 3 present frames, fall back to
+    :func:`interpolate_linear`. Present joints are returned unchanged. (T, J, D) -> (T, J, D) float64.
+    """
+    from scipy.interpolate import Akima1DInterpolator, CubicSpline, PchipInterpolator
+
+    makers = {"akima": lambda t, y: Akima1DInterpolator(t, y, axis=0),
+              "makima": lambda t, y: Akima1DInterpolator(t, y, axis=0, method="makima"),
+              "pchip": lambda t, y: PchipInterpolator(t, y, axis=0),
+              "spline": lambda t, y: CubicSpline(t, y, axis=0, bc_type="natural")}
+    if method not in makers:
+        raise ValueError(f"method must be one of {sorted(makers)}, got {method!r}")
+    out = interpolate_linear(joints, present)
+    T = out.shape[0]
+    t = np.arange(T)
+    for j in range(out.shape[1]):
+        m = present[:, j]
+        if m.all() or m.sum() < 3:
+            continue
+        tt = t[m]
+        inside = ~m & (t > tt[0]) & (t < tt[-1])
+        if inside.any():
+            out[inside, j] = makers[method](tt, out[m, j])(t[inside])
     return out
 
 

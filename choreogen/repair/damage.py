@@ -183,6 +183,7 @@ class DamageConfig:
     run_max: int = 20
     jitter_sigma_max: float = 0.01
     outlier_rate: float = 0.005
+    p_jitter: float = 1.0  # probability that a window gets jitter/outliers at all
 
 
 def simulate(joints: np.ndarray, present: np.ndarray, skeleton: Skeleton, rng: np.random.Generator,
@@ -208,7 +209,7 @@ def simulate(joints: np.ndarray, present: np.ndarray, skeleton: Skeleton, rng: n
     if cfg.p_swap and rng.random() < cfg.p_swap:
         x, sw = swap_left_right(x, skeleton, 1, min(cfg.run_max, T), rng)
         obs[sw] = obs[sw][:, skeleton.mirror]
-    if cfg.jitter_sigma_max:
+    if cfg.jitter_sigma_max and (cfg.p_jitter >= 1.0 or rng.random() < cfg.p_jitter):
         x = jitter(x, scale, rng.uniform(0, cfg.jitter_sigma_max), cfg.outlier_rate, rng)
     if cfg.p_leave and rng.random() < cfg.p_leave:
         obs = leave_frame(x, obs, min(cfg.run_max, T), rng)

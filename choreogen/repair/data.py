@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..motion.skeleton import Skeleton
+from .baselines import interpolate_cubic
 from .damage import DamageConfig, body_scale, simulate
 from .normalize import normalize, window_center
 
@@ -153,11 +154,18 @@ class DamagedWindows(torch.utils.data.Dataset):
     (x flipped, left/right swapped), 3D windows randomly rotated about the vertical axis.
     ``strides`` picks a temporal subsampling per window (e.g. (1, 2) turns 60 fps data into 60
     and 30 fps examples).
+
+    With ``base="cubic"`` each item also has ``base`` (W, J, D): the Akima interpolation
+    (:func:`choreogen.repair.baselines.interpolate_cubic`) of the damaged joints, computed over
+    the window plus ``margin`` damaged frames on each side and then cropped -- as at repair time,
+    where it is computed over the whole sequence, so gaps may cross the window border.
     """
 
     def __init__(self, seqs: list[Sequence], skeleton: Skeleton, window: int, length: int,
-                 damage: DamageConfig | None = None, strides: tuple[int, ...] = (1,), seed: int = 0):
-        self.seqs = [s for s in seqs if len(s.joints) >= window * max(strides)]
+                 damage: DamageConfig | None = None, strides: tuple[int, ...] = (1,), seed: int = 0,
+                 base: str = "linear", margin: int = 0):
+        self.base, self.margin = base, margin if base == "cubic" else 0
+        self.seqs = [s for s in seqs if len(s.joints) >= (window + 2 * self.margin) * max(strides)]
         if not self.seqs:
             raise ValueError("no sequence is long enough for one window")
         self.skeleton = skeleton
@@ -179,7 +187,8 @@ class DamagedWindows(torch.utils.data.Dataset):
         k = int(rng.choice(len(self.seqs), p=self.p))
         s, scale = self.seqs[k], self.scales[k]
         stride = int(rng.choice(self.strides))
-        span = self.window * stride
+        full = self.window + 2 * self.margin
+        span = full * stride
         t0 = int(rng.integers(0, len(s.joints) - span + 1))
         clean = s.joints[t0:t0 + span:stride].astype(np.float64)
         valid = s.valid[t0:t0 + span:stride].copy()
@@ -194,10 +203,16 @@ class DamagedWindows(torch.utils.data.Dataset):
             Ry = np.array([[ca, 0, sa], [0, 1, 0], [-sa, 0, ca]])
             clean = clean @ Ry.T
         x, obs = simulate(clean, valid, self.skeleton, rng, self.damage, scale=scale)
+        a, b = self.margin, self.margin + self.window
+        ref = interpolate_cubic(x, obs)[a:b] if self.base == "cubic" else None
+        x, obs, clean, valid = x[a:b], obs[a:b], clean[a:b], valid[a:b]
         c = window_center(x, obs)
-        return {
+        item = {
             "x": torch.from_numpy(np.where(obs[..., None], normalize(x, c, scale), 0.0).astype(np.float32)),
             "present": torch.from_numpy(obs),
             "target": torch.from_numpy(normalize(np.where(valid[..., None], clean, 0.0), c, scale)),
             "valid": torch.from_numpy(valid),
         }
+        if ref is not None:
+            item["base"] = torch.from_numpy(normalize(ref, c, scale))
+        return item

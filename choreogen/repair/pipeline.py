@@ -7,8 +7,9 @@
 2. the sequence is cut into windows of the model's length with 50 % overlap (the last window is
    aligned to the end); each window is normalised (:mod:`choreogen.repair.normalize`: 2D by the
    sequence's body height and the window centre, 3D by the window centre in x/z and the floor
-   height), encoded with the mask, decoded from the latent mean, and the windows are blended with
-   triangular weights;
+   height), encoded with the mask, decoded from the latent mean (for a ``base="cubic"`` model the
+   correction is added to the Akima interpolation of the whole sequence, cut and normalised like
+   the window), and the windows are blended with triangular weights;
 3. present joints keep their observation moved towards the model's estimate by at most
    ``tolerance`` body heights (so jitter is removed but a present joint never moves further than
    that -- "within its noise"); missing joints take the model's estimate.
@@ -27,6 +28,7 @@ import torch
 
 from ..errors import ConfigError, InputError
 from ..motion import Motion
+from .baselines import interpolate_cubic
 from .damage import body_scale
 from .normalize import denormalize, normalize, window_center
 
@@ -103,19 +105,25 @@ def reconstruct(model, joints: np.ndarray, present: np.ndarray, window: int | No
         scale = 1.0
         floor = float(np.percentile(x[..., 1][present], 1)) if present.any() else 0.0
         x[..., 1] -= floor
+    cubic = model.cfg.residual and model.cfg.base == "cubic"
+    ref = interpolate_cubic(x, present) if cubic else None  # over the whole sequence
     starts = _windows(T, W)
-    xs, ms, cs = [], [], []
+    xs, ms, cs, bs = [], [], [], []
     for s in starts:
         xw, mw = x[s:s + W], present[s:s + W]
         c = window_center(xw, mw)
         xs.append(np.where(mw[..., None], normalize(xw, c, scale), 0.0))
         ms.append(mw)
         cs.append(c)
+        if cubic:
+            bs.append(normalize(ref[s:s + W], c, scale))
     xs_t = torch.as_tensor(np.stack(xs), dtype=torch.float32)
     ms_t = torch.as_tensor(np.stack(ms))
+    bs_t = torch.as_tensor(np.stack(bs), dtype=torch.float32) if cubic else None
     outs = []
     for i in range(0, len(starts), batch):
-        outs.append(model(xs_t[i:i + batch], ms_t[i:i + batch], sample=False)["recon"].numpy())
+        b = bs_t[i:i + batch] if cubic else None
+        outs.append(model(xs_t[i:i + batch], ms_t[i:i + batch], sample=False, base=b)["recon"].numpy())
     rec = np.concatenate(outs)
     ramp = np.minimum(np.arange(1, W + 1), np.arange(W, 0, -1)).astype(np.float64)
     acc = np.zeros((T, J, D))

@@ -41,6 +41,7 @@ class TrainConfig:
     num_workers: int = 0
     precision: str = "32-true"  # "bf16-mixed" on GPU
     mirror_prob: float = 0.0  # probability of training on the left/right mirror image of a window
+    min_snr_gamma: float = 0.0  # >0: weight each sample's loss by min(SNR(t), gamma) / gamma (Min-SNR)
 
 
 @dataclass

@@ -68,7 +68,20 @@ class DanceDiffusionModule(L.LightningModule):
         drop = torch.rand(B, device=x0.device, generator=generator) < self.cfg.diffusion.cond_drop
         out = model(x_t, t, music=batch["music"].float(), genre=batch.get("genre"), drop_cond=drop)
         pred = precondition(out, x_t, t, self.schedule, self.cfg.diffusion.sigma_data)
-        return motion_loss_terms(pred.float(), x0, self.normalizer, self.skeleton)
+        return motion_loss_terms(pred.float(), x0, self.normalizer, self.skeleton, frame_mask=self._snr_weight(t, x0))
+
+    def _snr_weight(self, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor | None:
+        """Min-SNR-gamma (Hang et al. 2023) per-sample loss weights as a (B, T) frame mask.
+
+        With x0 prediction, uniform weighting lets the high-noise steps (where the best answer is
+        the mean pose) dominate the gradient and the denoiser learns to ignore its input for
+        thousands of steps; min(SNR, gamma) / gamma puts the weight where x_t is informative."""
+        gamma = self.cfg.train.min_snr_gamma
+        if gamma <= 0:
+            return None
+        ab = self.schedule.alpha_bar.to(x0.device)[t]
+        w = torch.clamp(ab / (1 - ab), max=gamma) / gamma
+        return w.to(x0.dtype)[:, None].expand(x0.shape[0], x0.shape[1])
 
     def training_step(self, batch, batch_idx):
         terms = self._terms(self.model, batch, augment=True)
