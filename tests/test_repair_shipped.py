@@ -1,4 +1,9 @@
-"""The shipped repair models (choreogen/assets/models/repair_*.safetensors) on real held-out data."""
+"""The shipped repair models (choreogen/assets/models/repair_*.safetensors) on real held-out data.
+
+Values, not shapes: on fixed held-out windows (never trained on) the VAE's error on the hidden
+joints must be clearly below linear interpolation's (the baseline of issue #6); in 3D also below
+the cubic (Akima) spline the model corrects, in 2D within a few per cent of it.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -8,6 +13,13 @@ from choreogen.repair import baselines, evaluate
 from choreogen.repair.checkpoint import load_vae
 from choreogen.repair.pipeline import ASSETS, SHIPPED
 
+# VAE error / baseline error must stay below these on the fixed held-out windows. Measured with the
+# shipped models (docs/REPAIR.md): 3D 0.42-0.61 x linear and 0.97-0.99 x the Akima spline it
+# corrects; 2D on a real detector view 0.78-0.88 x linear and 1.02-1.04 x Akima (the detector's own
+# jitter in the ground truth sets a floor both reach).
+RATIO_3D = {"linear": 0.75, "cubic": 1.0}
+RATIO_2D = {"linear": 0.92, "cubic": 1.06}
+
 
 @pytest.mark.parametrize("layout", ["coco17", "smpl24"])
 def test_shipped_models_load_small_and_safe(layout):
@@ -15,19 +27,36 @@ def test_shipped_models_load_small_and_safe(layout):
     assert p.stat().st_size < 2_000_000
     m, info = load_vae(p)
     assert info["skeleton"] == layout and info["masking"] is True and m.cfg.residual
+    assert m.cfg.base == "cubic" and info["steps"] >= 2000
 
 
-def test_shipped_coco17_on_heldout_aist_view(shared_data):
+def _compare(seqs, model, conditions):
+    methods = {"vae": evaluate.vae_method(model), "linear": baselines.interpolate_linear,
+               "cubic": baselines.interpolate_cubic}
+    return evaluate.evaluate(seqs, methods, conditions, with_fid=False)
+
+
+def test_shipped_smpl24_beats_interpolation_on_tang2018_val(tang_dir):
+    """DANCE_W_10 of the Tang2018 val split (first 30 s), metres."""
+    from choreogen.repair import data
+
+    seq = next(s for s in data.tang_sequences(tang_dir, "val") if s.name == "DANCE_W_10")
+    seqs = [(seq.joints[:900], seq.valid[:900])]
+    model, _ = load_vae(ASSETS / SHIPPED["smpl24"])
+    res = _compare(seqs, model, [("random", 0.1, 0), ("frames", 0.1, 10), ("frames", 0.1, 20)])
+    for key, r in res.items():
+        assert r["vae"]["mpjpe"] < RATIO_3D["linear"] * r["linear"]["mpjpe"], key
+        assert r["vae"]["mpjpe"] < RATIO_3D["cubic"] * r["cubic"]["mpjpe"], key
+
+
+def test_shipped_coco17_beats_interpolation_on_heldout_aist_view(shared_data):
     """AIST++ ch07 view 0 (never trained on), 10 % of present joints and 10-frame runs hidden."""
     from choreogen.data.formats import load_pickle_motion
 
     mo = load_pickle_motion(shared_data / "aistpp/keypoints2d/gBR_sBM_cAll_d04_mBR0_ch07.pkl", view=0)
     seqs = [(mo.joints[::2].astype(np.float64), mo.confidence[::2] >= 0.3)]
     model, _ = load_vae(ASSETS / SHIPPED["coco17"])
-    res = evaluate.evaluate(seqs, {"vae": evaluate.vae_method(model), "linear": baselines.interpolate_linear},
-                            [("random", 0.1, 0), ("frames", 0.1, 10)], with_fid=False)
-    limits = {"random@0.1": 0.05, "frames-run10@0.1": 0.15}  # body heights
-    for key, cond in res.items():
-        assert cond["vae"]["mpjpe"] < limits[key]
-        # interpolation at 30 fps is a strong baseline: the shipped VAE stays within 5 % of it
-        assert cond["vae"]["mpjpe"] < 1.05 * cond["linear"]["mpjpe"]
+    res = _compare(seqs, model, [("random", 0.1, 0), ("frames", 0.1, 10)])
+    for key, r in res.items():
+        assert r["vae"]["mpjpe"] < RATIO_2D["linear"] * r["linear"]["mpjpe"], key
+        assert r["vae"]["mpjpe"] < RATIO_2D["cubic"] * r["cubic"]["mpjpe"], key
