@@ -90,6 +90,37 @@ def test_longform_chains_windows_without_seams(total, batch):
     assert torch.allclose(out[:, 4], 0.1 * torch.arange(total, dtype=torch.float32), atol=1e-3)
 
 
+def _disagreeing_factory(stride):
+    """Oracle whose window k holds the constant k in channel 7 (music channel 0 = frame index)."""
+    def factory(mus):
+        k = (mus[:, 0, 0] / stride).round()
+
+        def denoise(x, t):
+            out = torch.zeros(x.shape)
+            out[..., 7] = k[:, None]
+            return out / 100.0
+        return denoise
+    return factory
+
+
+@pytest.mark.parametrize("taper,limit", [(0, None), (None, 0.25)])
+def test_longform_soft_overlap_removes_the_step_where_windows_disagree(taper, limit):
+    """Windows that disagree (window k says k) are joined by a ramp with the soft overlap
+    constraint; a hard constraint leaves a unit step at the end of every overlap."""
+    D = 10
+    norm = Normalizer(np.full(D, -100, np.float32), np.full(D, 100, np.float32))
+    plan = WindowPlan(total=120, window=40, overlap=20)
+    music = torch.arange(plan.padded, dtype=torch.float32)[:, None].repeat(1, 3)
+    sampler = LongformSampler(_disagreeing_factory(plan.stride), norm, NoiseSchedule(100), plan, taper=taper)
+    out = sampler.sample(music, steps=4, generator=torch.Generator().manual_seed(0))
+    step = out[1:, 7].sub(out[:-1, 7]).abs().max().item()
+    assert out[-1, 7].item() == pytest.approx(plan.n_windows - 1, abs=1e-3)  # still ends on the last window
+    if limit is None:
+        assert step > 0.9
+    else:
+        assert step < limit
+
+
 def test_longform_user_constraint_sets_global_position():
     D = 10
     norm = Normalizer(np.full(D, -100, np.float32), np.full(D, 100, np.float32))

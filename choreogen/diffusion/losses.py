@@ -8,7 +8,11 @@ Terms (each returned separately so they can be logged):
   *normalised* vector (its un-normalise lines are commented out); we un-normalise first so the loss
   is in metres -- a documented, deliberate difference;
 * ``foot``: MSE of foot-joint displacement between frames where the model's own predicted contact
-  (un-normalised) exceeds 0.95.
+  (un-normalised) exceeds 0.95;
+* ``fkvel``: MSE between FK joint velocities (m/s at ``fps``) of predicted and true x0 -- not an EDGE
+  term (weight 0 unless ``loss_weights`` names it): ``vel`` works on the min-max normalised vector,
+  where a root-position error of 5 cm is a few hundredths, so steps of the root between patches
+  were barely penalised; in metres per second they dominate.
 EDGE's weights are the default: 0.636, 2.964, 0.646, 10.942.
 """
 from __future__ import annotations
@@ -25,7 +29,7 @@ EDGE_WEIGHTS = {"simple": 0.636, "vel": 2.964, "fk": 0.646, "foot": 10.942}
 
 def motion_loss_terms(
     pred: torch.Tensor, target: torch.Tensor, normalizer: Normalizer, skeleton: Skeleton,
-    frame_mask: torch.Tensor | None = None,
+    frame_mask: torch.Tensor | None = None, fps: float = 30.0,
 ) -> dict[str, torch.Tensor]:
     """pred, target: (B, T, D) normalised features. frame_mask (B, T) optional (1 = real frame)."""
     fm = None if frame_mask is None else frame_mask.to(pred.dtype)[..., None]
@@ -51,7 +55,10 @@ def motion_loss_terms(
     if fm_v is not None:
         static = static * fm_v
     foot = ((fv**2).sum(-1) * static).mean() * (1.0 / 3.0)
-    return {"simple": simple, "vel": vel, "fk": fk, "foot": foot}
+    jv_p = (jp[:, 1:] - jp[:, :-1]) * fps
+    jv_t = (jt[:, 1:] - jt[:, :-1]) * fps
+    fkvel = mse(jv_p.flatten(-2), jv_t.flatten(-2), fm_v)
+    return {"simple": simple, "vel": vel, "fk": fk, "foot": foot, "fkvel": fkvel}
 
 
 class LossStrategy(Protocol):

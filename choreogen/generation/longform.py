@@ -1,6 +1,8 @@
 """Long-form sampling: overlapping windows denoised together, each constrained on the previous
 window's overlap by inpainting (GCDance section III-C, EDGE's batched long sampling), plus user
-editing constraints, then blended with linear cross-fades.
+editing constraints, then blended with linear cross-fades. The overlap constraint is soft at its
+end (full strength, fading to zero over the last ``taper`` frames): a hard mask edge left a step
+where the pasted frames met the model's own, and the cross-fade only spread it.
 
 Windows live in *local* coordinates: every training window starts with its root at the xz origin.
 A window's global xz offset is chained from the previous window (its root xz at the frame where
@@ -69,9 +71,16 @@ class LongformSampler:
     """
 
     def __init__(self, denoise_factory, normalizer: Normalizer, schedule: NoiseSchedule, plan: WindowPlan,
-                 known: torch.Tensor | None = None, mask: torch.Tensor | None = None):
+                 known: torch.Tensor | None = None, mask: torch.Tensor | None = None, taper: int | None = None):
         self.factory, self.norm, self.schedule, self.plan = denoise_factory, normalizer, schedule, plan
         self.known, self.mask = known, mask
+        O = plan.overlap
+        # soft overlap constraint: full strength, then fading out over the last `taper` frames of the
+        # overlap (default a third of it), so the model joins the free part to the inherited one
+        # itself instead of meeting a hard edge where the pasted frames end
+        R = O // 3 if taper is None else max(0, min(int(taper), O))
+        f = torch.arange(O, dtype=torch.float32)
+        self.ramp = torch.clamp((O - f) / (R + 1), max=1.0) if O > 0 else f
 
     def _user(self, ks: list[int]):
         W = self.plan.window
@@ -103,14 +112,15 @@ class LongformSampler:
         known = torch.zeros_like(x_un)
         mask = torch.zeros_like(x_un)
         if O > 0:
+            ramp = self.ramp.to(mask.dtype)[:, None]
             if prev_tail is not None:
                 known[0, :O] = _xz_shift(prev_tail[None], offs[:1])[0]
-                mask[0, :O] = 1
+                mask[0, :O] = ramp
             if len(ks) > 1:
                 prev = x_un[:-1, S:S + O]
                 # previous window's local frame -> this window's local frame
                 known[1:, :O] = _xz_shift(prev, offs[1:] - offs[:-1])
-                mask[1:, :O] = 1
+                mask[1:, :O] = ramp
         if ukn is not None:
             loc = _xz_shift(ukn, offs)
             known = torch.where(umk > 0, loc, known)

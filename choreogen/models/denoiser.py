@@ -5,7 +5,9 @@ J*6D, 30 fps). Conditioning: music features (B, T, Da) aligned frame by frame, a
 index (B,) (-1 = none), the diffusion step t (B,). Predicts x0 (B, T, Dm).
 
 Architecture: frames are grouped into patches of ``patch`` frames (one token per patch, a 2x
-cheaper sequence for patch = 2); a small music adapter (linear + transformer layer) turns music
+cheaper sequence for patch = 2; the output head un-patches each token to its ``patch`` frames and,
+with ``out_smooth`` = K, a zero-initialised residual depthwise convolution of K frames filters across
+patch borders, where independent per-token heads otherwise leave steps); a small music adapter (linear + transformer layer) turns music
 patches into memory tokens; each block does self-attention over motion tokens, cross-attention to
 the music tokens and an MLP, each preceded by FiLM modulation (scale, shift, gate) computed from the
 diffusion-step embedding plus the genre embedding (GCDance's control module). Classifier-free
@@ -34,6 +36,7 @@ class DenoiserConfig:
     n_genres: int = 0  # number of genre labels (embedding has one more row: "no genre")
     music_layers: int = 1
     pos_scale: float = 1.0  # amplitude of the sinusoidal frame-position embedding (0.1 for new models)
+    out_smooth: int = 0  # >0: odd kernel (frames) of a zero-initialised residual depthwise conv after un-patching
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,6 +117,15 @@ class DanceDenoiser(nn.Module):
         self.out = nn.Linear(d, cfg.motion_dim * p)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        if cfg.out_smooth:
+            if cfg.out_smooth % 2 == 0:
+                raise ValueError(f"out_smooth must be an odd number of frames, got {cfg.out_smooth}")
+            # per-channel temporal filter over the un-patched frames: one linear head per patch leaves
+            # steps at patch borders; this lets the model learn a filter across them (starts as identity)
+            self.smooth = nn.Conv1d(cfg.motion_dim, cfg.motion_dim, cfg.out_smooth, padding=cfg.out_smooth // 2,
+                                    groups=cfg.motion_dim, padding_mode="replicate")
+            nn.init.zeros_(self.smooth.weight)
+            nn.init.zeros_(self.smooth.bias)
 
     def _patch(self, x: torch.Tensor) -> torch.Tensor:
         B, T, D = x.shape
@@ -171,5 +183,7 @@ class DanceDenoiser(nn.Module):
         c = self.cond_act(c)
         for i, blk in enumerate(self.blocks):
             h = blk(h, mem, c, None if music_kv is None else music_kv[i])
-        out = self.out(self.out_norm(h))
-        return out.reshape(B, T, -1)
+        out = self.out(self.out_norm(h)).reshape(B, T, -1)
+        if self.cfg.out_smooth:
+            out = out + self.smooth(out.transpose(1, 2)).transpose(1, 2)
+        return out

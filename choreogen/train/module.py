@@ -68,7 +68,8 @@ class DanceDiffusionModule(L.LightningModule):
         drop = torch.rand(B, device=x0.device, generator=generator) < self.cfg.diffusion.cond_drop
         out = model(x_t, t, music=batch["music"].float(), genre=batch.get("genre"), drop_cond=drop)
         pred = precondition(out, x_t, t, self.schedule, self.cfg.diffusion.sigma_data)
-        return motion_loss_terms(pred.float(), x0, self.normalizer, self.skeleton, frame_mask=self._snr_weight(t, x0))
+        return motion_loss_terms(pred.float(), x0, self.normalizer, self.skeleton, frame_mask=self._snr_weight(t, x0),
+                                 fps=self.cfg.fps)
 
     def _snr_weight(self, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor | None:
         """Min-SNR-gamma (Hang et al. 2023) per-sample loss weights as a (B, T) frame mask.
@@ -108,7 +109,7 @@ class DanceDiffusionModule(L.LightningModule):
     def validation_step(self, batch, batch_idx):
         g = torch.Generator(device=batch["motion"].device).manual_seed(1234 + batch_idx)
         terms = self._terms(self.ema.module, batch, generator=g)
-        total = sum(self.cfg.train.loss_weights[k] * v for k, v in terms.items())
+        total = sum(self.cfg.train.loss_weights.get(k, 0.0) * v for k, v in terms.items())
         bs = batch["motion"].shape[0]
         for k, v in terms.items():
             self.log(f"val/{k}", v, sync_dist=True, batch_size=bs)
