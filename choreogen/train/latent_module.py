@@ -200,6 +200,12 @@ def train_vae(seqs, skeleton, dim: int, out: Path, minutes: float, window: int, 
     print(f"VAE: {trainer.global_step} steps -> {out / 'vae.safetensors'}", flush=True)
     return module.model.eval()
 
+def _safe_resume() -> dict:
+    """Lightning resumes ``last.ckpt`` with ``torch.load(weights_only=True)`` (no code runs)."""
+    from .run import _fit_accepts_weights_only
+
+    return {"weights_only": True} if _fit_accepts_weights_only() else {}
+
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -262,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
                                                                        every_n_train_steps=100)],
                         logger=L.pytorch.loggers.CSVLogger(a.out, name="logs"), default_root_dir=a.out)
     trainer.fit(module, torch.utils.data.DataLoader(ds, batch_size=a.batch, num_workers=0),
-                ckpt_path=str(last) if last.exists() else None)
+                ckpt_path=str(last) if last.exists() else None, **_safe_resume())
     trainer.save_checkpoint(last)
     stats = {k: getattr(module, k) for k in ("music_mean", "music_std", "latent_mean", "latent_std")}
     info = {"skeleton": a.layout, "dim": dim, "fps": 30.0, "window": W, "overlap": a.overlap,

@@ -126,6 +126,12 @@ def build_datasets(layout: str, window: int, n_train: int, n_val: int, seed: int
     va = rd.DamagedWindows(val, sk, window, n_val, strides=(1,), seed=seed + 1000, **kw)
     return tr, va, info
 
+def _safe_resume() -> dict:
+    """Lightning resumes ``last.ckpt`` with ``torch.load(weights_only=True)`` (no code runs)."""
+    from .run import _fit_accepts_weights_only
+
+    return {"weights_only": True} if _fit_accepts_weights_only() else {}
+
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -185,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
                         log_every_n_steps=25, enable_progress_bar=False, callbacks=[ckpt_cb],
                         logger=L.pytorch.loggers.CSVLogger(a.out, name="logs"), default_root_dir=a.out)
     last = a.out / "last.ckpt"
-    trainer.fit(module, dl, vl, ckpt_path=str(last) if last.exists() else None)
+    trainer.fit(module, dl, vl, ckpt_path=str(last) if last.exists() else None, **_safe_resume())
     trainer.save_checkpoint(last)
     info.update({"loss": a.loss, "masking": not a.no_masking, "beta": a.beta, "window": a.window,
                  "steps": int(trainer.global_step), "batch": a.batch, "seed": a.seed, "base": a.base,
