@@ -25,3 +25,25 @@ def test_gaussian_matches_scipy(sigma):
     np.testing.assert_allclose(filters.gaussian_filter1d(x, sigma, axis=0),
                                ndimage.gaussian_filter1d(x, sigma, axis=0, mode="nearest"), atol=1e-12)
     assert filters.gaussian_filter1d(x, 2.0).std() < 0.5 * x.std()  # it really smooths
+
+
+def test_smooth_features_removes_patch_steps_keeps_slow_motion_and_contacts():
+    from choreogen.generation.postprocess import smooth_features
+
+    T = 300
+    t = np.arange(T)
+    slow = np.sin(2 * np.pi * 1.0 * t / 30.0)  # 1 Hz at 30 fps
+    steps = np.repeat(0.05 * np.random.default_rng(0).standard_normal(T // 5), 5)  # random steps at patch borders
+    f = np.zeros((T, 10), np.float32)
+    f[:, :4] = (t % 7 == 0)[:, None]
+    f[:, 4] = slow + steps
+    out = smooth_features(f, 1.5)
+    np.testing.assert_array_equal(out[:, :4], f[:, :4])
+    jit = smooth_features(np.column_stack([np.zeros((T, 4)), steps]).astype(np.float32), 1.5)[:, 4]
+    assert np.abs(np.diff(jit, 2)).mean() < 0.3 * np.abs(np.diff(steps, 2)).mean()  # measured 0.23
+    np.testing.assert_allclose(out[:, 4], smooth_features(np.column_stack([np.zeros((T, 4)), slow]), 1.5)[:, 4] + jit,
+                               atol=1e-5)  # linear
+    # the 1 Hz motion keeps its amplitude (gain exp(-2 (pi 1 1.5 / 30)^2) = 0.95)
+    slow_out = smooth_features(np.column_stack([np.zeros((T, 4)), slow]).astype(np.float32), 1.5)[:, 4]
+    assert 0.93 < np.abs(slow_out[50:-50]).max() / np.abs(slow[50:-50]).max() <= 1.0
+    np.testing.assert_array_equal(smooth_features(f, 0), f)

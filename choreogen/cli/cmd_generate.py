@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
         no_bvh: bool = typer.Option(False, "--no-bvh", help="Skip the BVH."),
         foot_lock: bool = typer.Option(True, "--foot-lock/--no-foot-lock",
                                        help="Stop feet the model marks as planted from sliding (root correction)."),
+        smooth: Optional[float] = typer.Option(None, help="Gaussian sigma (frames) over the generated root/rotations; 0 = off (default: the model's)."),
     ) -> None:
         """Generate a dance for SONG with the bundled model (or --model): writes npz, BVH and mp4."""
         from ..fileio import check_output_dir
@@ -40,11 +41,11 @@ def register(app: typer.Typer) -> None:
             _skeleton(song, out, model, seconds, seed, steps, no_video)
             return
         _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
-              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock)
+              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth)
 
 
 def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
-          inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True):
+          inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True, smooth=None):
     from rich.console import Console
 
     from ..errors import ConfigError
@@ -85,7 +86,7 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
 
     res = generate_dance(song, ckpt, genre=genre, seconds=seconds, start=start, seed=seed, steps=steps,
                          guidance=guidance, batch=batch, device=device, constraint=constraint, progress=progress,
-                         eta=eta, foot_lock=foot_lock)
+                         eta=eta, foot_lock=foot_lock, smooth=smooth)
     bar.close()
     m = res.motion
     name = Path(song).stem

@@ -95,6 +95,7 @@ def generate_dance(
     stage_radius: float | None = 5.0,
     eta: float | None = None,
     foot_lock: bool = True,
+    smooth: float | None = None,
 ) -> GenerationResult:
     """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
 
@@ -106,6 +107,10 @@ def generate_dance(
     ``foot_lock``: cancel the sliding of feet the model itself marks as planted by correcting the
     root trajectory (:func:`choreogen.generation.postprocess.lock_feet`; poses untouched; off for
     editing constraints).
+    ``smooth``: Gaussian sigma in frames applied over time to the generated root and rotations
+    before decoding (:func:`choreogen.generation.postprocess.smooth_features`); None = the
+    checkpoint's default (``diffusion.smooth``), 0 = off. Given joints of an editing constraint
+    are restored afterwards.
     """
     from ..audio import load_audio, music_features
 
@@ -119,6 +124,9 @@ def generate_dance(
     eta = cfg.diffusion.eta if eta is None else float(eta)
     if not (np.isfinite(eta) and 0.0 <= eta <= 1.0):
         raise ConfigError(f"--eta must be between 0 and 1, got {eta}")
+    smooth = cfg.diffusion.smooth if smooth is None else float(smooth)
+    if not (np.isfinite(smooth) and 0.0 <= smooth <= 10.0):
+        raise ConfigError(f"--smooth must be between 0 and 10 frames, got {smooth}")
     if not 1 <= steps <= cfg.diffusion.num_steps:
         raise ConfigError(f"--steps must be between 1 and {cfg.diffusion.num_steps}, got {steps}")
     if not np.isfinite(guidance) or not 0.0 <= guidance <= 20.0:
@@ -188,13 +196,22 @@ def generate_dance(
     feats_out = sampler.sample(music, steps=steps, generator=g, batch=batch, progress=progress, eta=eta)
     t_samp = time.perf_counter() - t_samp
 
+    if smooth > 0:
+        from .postprocess import smooth_features
+
+        raw = np.asarray(feats_out, np.float32)
+        sm = smooth_features(raw, smooth, N_CONTACT)
+        if constraint is not None:  # given values stay exactly as given
+            cm = np.asarray(constraint.mask[: len(sm)], np.float32)
+            sm[: len(cm)] = cm * raw[: len(cm)] + (1 - cm) * sm[: len(cm)]
+        feats_out = torch.from_numpy(sm)
     skel = get_skeleton(cfg.skeleton)
     poses, trans, joints = decode_to_smpl(feats_out, skel)
     motion = Motion(
         skeleton=skel.name, fps=fps, joints=joints, poses=poses, trans=trans,
         music=str(song), genre=(cfg.genres[genre_idx] if genre_idx >= 0 else None),
         name=Path(song).stem,
-        meta={"seed": int(seed), "model": gen.model_id, "steps": steps, "guidance": guidance, "eta": eta,
+        meta={"seed": int(seed), "model": gen.model_id, "steps": steps, "guidance": guidance, "eta": eta, "smooth": smooth,
               "start": start, "seconds": len(y) / sr, "windows": plan.n_windows, "window": plan.window,
               "overlap": plan.overlap, "constraint": constraint.description if constraint else ""},
     )
