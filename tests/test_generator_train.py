@@ -137,6 +137,15 @@ def test_generate_with_tiny_model_is_deterministic(trained, tmp_path):
     assert np.isfinite(a.joints).all() and a.joints[..., 1].min() >= -1e-5
     d = generate_dance(song, path, seed=3, seconds=2.0, steps=2, guidance=1.0).motion
     assert d.num_frames == 60
+    # --smooth: same dance, less frame-to-frame acceleration; recorded in the output's meta
+    r = generate_dance(song, path, seed=3, genre="waltz", smooth=0, foot_lock=False, stage_radius=None).motion
+    s = generate_dance(song, path, seed=3, genre="waltz", smooth=2.0, foot_lock=False, stage_radius=None).motion
+
+    def acc(m):
+        j = m.positions() - m.positions()[:, :1]
+        return float(np.abs(j[2:] - 2 * j[1:-1] + j[:-2]).mean())
+    assert s.meta["smooth"] == 2.0 and r.meta["smooth"] == 0.0
+    assert acc(s) < 0.7 * acc(r)
 
 
 def test_generate_bad_inputs(trained, tmp_path):
@@ -151,6 +160,8 @@ def test_generate_bad_inputs(trained, tmp_path):
         generate_dance(song, path, guidance=float("nan"))
     with pytest.raises(ConfigError, match="unknown genre 'salsa'"):
         generate_dance(song, path, genre="salsa")
+    with pytest.raises(ConfigError, match="--smooth"):
+        generate_dance(song, path, smooth=-1)
     short = tmp_path / "short.wav"
     _song(short, 0.5)
     with pytest.raises(InputError, match="short.wav"):
