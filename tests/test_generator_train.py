@@ -144,7 +144,7 @@ def test_generate_with_tiny_model_is_deterministic(trained, tmp_path):
     def acc(m):
         j = m.positions() - m.positions()[:, :1]
         return float(np.abs(j[2:] - 2 * j[1:-1] + j[:-2]).mean())
-    assert s.meta["smooth"] == 2.0 and r.meta["smooth"] == 0.0
+    assert s.meta["smooth"] == 2.0 and s.meta["smooth_root"] == 2.0 and r.meta["smooth"] == 0.0
     assert acc(s) < 0.7 * acc(r)
 
 

@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
         no_bvh: bool = typer.Option(False, "--no-bvh", help="Skip the BVH."),
         foot_lock: bool = typer.Option(True, "--foot-lock/--no-foot-lock",
                                        help="Stop feet the model marks as planted from sliding (root correction)."),
-        smooth: Optional[float] = typer.Option(None, help="Gaussian sigma (frames) over the generated root/rotations; 0 = off (default: the model's)."),
+        smooth: Optional[float] = typer.Option(None, help="Gaussian sigma (frames) over the generated rotations; 0 = off (default: the model's)."),
+        smooth_root: Optional[float] = typer.Option(None, help="The same for the root position (default: the model's, else --smooth)."),
     ) -> None:
         """Generate a dance for SONG with the bundled model (or --model): writes npz, BVH and mp4."""
         from ..fileio import check_output_dir
@@ -41,11 +42,11 @@ def register(app: typer.Typer) -> None:
             _skeleton(song, out, model, seconds, seed, steps, no_video)
             return
         _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
-              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth)
+              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root)
 
 
 def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
-          inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True, smooth=None):
+          inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True, smooth=None, smooth_root=None):
     from rich.console import Console
 
     from ..errors import ConfigError
@@ -86,7 +87,7 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
 
     res = generate_dance(song, ckpt, genre=genre, seconds=seconds, start=start, seed=seed, steps=steps,
                          guidance=guidance, batch=batch, device=device, constraint=constraint, progress=progress,
-                         eta=eta, foot_lock=foot_lock, smooth=smooth)
+                         eta=eta, foot_lock=foot_lock, smooth=smooth, smooth_root=smooth_root)
     bar.close()
     m = res.motion
     name = Path(song).stem

@@ -96,6 +96,7 @@ def generate_dance(
     eta: float | None = None,
     foot_lock: bool = True,
     smooth: float | None = None,
+    smooth_root: float | None = None,
 ) -> GenerationResult:
     """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
 
@@ -109,8 +110,9 @@ def generate_dance(
     editing constraints).
     ``smooth``: Gaussian sigma in frames applied over time to the generated root and rotations
     before decoding (:func:`choreogen.generation.postprocess.smooth_features`); None = the
-    checkpoint's default (``diffusion.smooth``), 0 = off. Given joints of an editing constraint
-    are restored afterwards.
+    checkpoint's default (``diffusion.smooth``), 0 = off. ``smooth_root``: the same for the root
+    position (None = the checkpoint's ``diffusion.smooth_root``, or ``smooth`` if that is 0).
+    Given values of an editing constraint are restored afterwards.
     """
     from ..audio import load_audio, music_features
 
@@ -127,6 +129,11 @@ def generate_dance(
     smooth = cfg.diffusion.smooth if smooth is None else float(smooth)
     if not (np.isfinite(smooth) and 0.0 <= smooth <= 10.0):
         raise ConfigError(f"--smooth must be between 0 and 10 frames, got {smooth}")
+    if smooth_root is None:
+        smooth_root = cfg.diffusion.smooth_root if cfg.diffusion.smooth_root > 0 else smooth
+    smooth_root = float(smooth_root)
+    if not (np.isfinite(smooth_root) and 0.0 <= smooth_root <= 30.0):
+        raise ConfigError(f"--smooth-root must be between 0 and 30 frames, got {smooth_root}")
     if not 1 <= steps <= cfg.diffusion.num_steps:
         raise ConfigError(f"--steps must be between 1 and {cfg.diffusion.num_steps}, got {steps}")
     if not np.isfinite(guidance) or not 0.0 <= guidance <= 20.0:
@@ -196,11 +203,11 @@ def generate_dance(
     feats_out = sampler.sample(music, steps=steps, generator=g, batch=batch, progress=progress, eta=eta)
     t_samp = time.perf_counter() - t_samp
 
-    if smooth > 0:
+    if smooth > 0 or smooth_root > 0:
         from .postprocess import smooth_features
 
         raw = np.asarray(feats_out, np.float32)
-        sm = smooth_features(raw, smooth, N_CONTACT)
+        sm = smooth_features(raw, smooth, N_CONTACT, root_sigma=smooth_root)
         if constraint is not None:  # given values stay exactly as given
             cm = np.asarray(constraint.mask[: len(sm)], np.float32)
             sm[: len(cm)] = cm * raw[: len(cm)] + (1 - cm) * sm[: len(cm)]
@@ -211,7 +218,7 @@ def generate_dance(
         skeleton=skel.name, fps=fps, joints=joints, poses=poses, trans=trans,
         music=str(song), genre=(cfg.genres[genre_idx] if genre_idx >= 0 else None),
         name=Path(song).stem,
-        meta={"seed": int(seed), "model": gen.model_id, "steps": steps, "guidance": guidance, "eta": eta, "smooth": smooth,
+        meta={"seed": int(seed), "model": gen.model_id, "steps": steps, "guidance": guidance, "eta": eta, "smooth": smooth, "smooth_root": smooth_root,
               "start": start, "seconds": len(y) / sr, "windows": plan.n_windows, "window": plan.window,
               "overlap": plan.overlap, "constraint": constraint.description if constraint else ""},
     )

@@ -97,11 +97,12 @@ def lock_feet(motion, contacts: np.ndarray):
     return out
 
 
-def smooth_features(feats: np.ndarray, sigma: float, n_contact: int = 4) -> np.ndarray:
+def smooth_features(feats: np.ndarray, sigma: float, n_contact: int = 4, root_sigma: float | None = None) -> np.ndarray:
     """Gaussian smoothing over time of a generated EDGE feature track (T, D), un-normalised.
 
-    Root position and 6D rotations (columns ``n_contact:``) are filtered with a Gaussian of
-    ``sigma`` frames; the contact channels are left as they are (they are thresholded, not
+    The 6D rotations (columns ``n_contact + 3:``) are filtered with a Gaussian of ``sigma`` frames,
+    the root position (``n_contact:n_contact + 3``) with ``root_sigma`` (default: ``sigma``; the
+    root of a real dance moves slowly, so it takes a wider filter); the contact channels are left as they are (they are thresholded, not
     shown). The 6D vectors need no re-normalisation here: decoding orthonormalises them
     (Gram-Schmidt). ``sigma`` <= 0 returns a copy. The filter's gain at f Hz is
     exp(-2 (pi f sigma / fps)^2): for sigma = 1 frame at 30 fps 0.98 at 1 Hz, 0.92 at 2 Hz, 0.70 at
@@ -111,6 +112,10 @@ def smooth_features(feats: np.ndarray, sigma: float, n_contact: int = 4) -> np.n
     from ..filters import gaussian_filter1d
 
     out = np.array(feats, dtype=np.float32, copy=True)
+    root_sigma = sigma if root_sigma is None else root_sigma
+    r0, r1 = n_contact, n_contact + 3
     if sigma and sigma > 0:
-        out[:, n_contact:] = gaussian_filter1d(out[:, n_contact:], float(sigma), axis=0).astype(np.float32)
+        out[:, r1:] = gaussian_filter1d(out[:, r1:], float(sigma), axis=0).astype(np.float32)
+    if root_sigma and root_sigma > 0:
+        out[:, r0:r1] = gaussian_filter1d(out[:, r0:r1], float(root_sigma), axis=0).astype(np.float32)
     return out

@@ -22,7 +22,8 @@ class DiffusionConfig:
     eta: float = 0.0  # default DDIM stochasticity at generation (0 deterministic DDIM, 1 DDPM-like)
     cond_drop: float = 0.25  # probability of dropping music+genre in training (CFG)
     sigma_data: float = 0.0  # >0: EDM-style output preconditioning (choreogen.diffusion.precond)
-    smooth: float = 0.0  # default Gaussian sigma (frames) of the generated root/rotations (generation only)
+    smooth: float = 0.0  # default Gaussian sigma (frames) over the generated rotations (generation only)
+    smooth_root: float = 0.0  # the same for the root position (0: as ``smooth``)
 
 
 @dataclass
