@@ -1,0 +1,39 @@
+"""Set the generation defaults stored in an exported generator (``diffusion.guidance``,
+``sample_steps``, ``smooth``, ``smooth_root``, ``eta``) without touching its weights.
+
+These are sampling settings, not training ones: the bundled model's were chosen on two val songs
+with ``benchmarks/validate_generator.py``-style motion statistics (docs/MODEL_CARD.md).
+
+Usage: python benchmarks/set_generation_defaults.py IN.safetensors OUT.safetensors \
+           [--guidance W] [--steps K] [--smooth S] [--smooth-root R] [--eta E]
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+from choreogen.train.checkpoint import load_generator, save_generator
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("src")
+    ap.add_argument("dst")
+    ap.add_argument("--guidance", type=float)
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--smooth", type=float)
+    ap.add_argument("--smooth-root", type=float)
+    ap.add_argument("--eta", type=float)
+    a = ap.parse_args()
+    gen = load_generator(a.src)
+    d = gen.config.diffusion
+    new = {k: v for k, v in dict(guidance=a.guidance, sample_steps=a.steps, smooth=a.smooth,
+                                  smooth_root=a.smooth_root, eta=a.eta).items() if v is not None}
+    cfg = replace(gen.config, diffusion=replace(d, **new))
+    prov = {**(gen.provenance or {}), "generation_defaults": new}
+    save_generator(a.dst, gen.model, cfg, gen.normalizer, data=gen.data, provenance=prov)
+    print(f"wrote {a.dst}: {new}")
+
+
+if __name__ == "__main__":
+    main()
