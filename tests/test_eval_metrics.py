@@ -328,3 +328,27 @@ def test_dancefusion_metrics_aggregate():
     assert noisy["mse"] == pytest.approx(2.0) and noisy["l1"] == pytest.approx(2.0)   # (1^2 + 1^2), |1| + |1|
     r3 = recon.dancefusion_metrics([random_motion(30, s) for s in range(3)], [random_motion(30, s) for s in range(3)])
     assert r3["mse"] == 0 and np.isfinite(r3["fid"])
+
+
+def test_dance_stats_known_values():
+    from choreogen.eval.dance_stats import contact_skate, motion_stats
+
+    T = 120
+    rng = np.random.default_rng(0)
+    pose = rng.normal(0, 0.3, (24, 3))
+    pose[:, 1] = np.abs(pose[:, 1]) + 0.02  # above the floor
+    still = np.repeat(pose[None], T, 0)
+    s = motion_stats(still)
+    assert s["speed_m_s"] == 0 and s["accel_m_s2"] == 0 and s["frozen_share"] == 1.0 and s["max_root_xz_m"] == 0
+    walk = still.copy()
+    walk[..., 0] += (np.arange(T) * 0.01)[:, None]  # 0.3 m/s glide: feet on the floor slide at 0.3 m/s
+    walk[:, [7, 8, 10, 11], 1] = 0.0
+    assert motion_stats(walk)["accel_m_s2"] == pytest.approx(0, abs=1e-9)
+    assert motion_stats(walk)["max_root_xz_m"] == pytest.approx(1.19)
+    assert contact_skate(walk) == pytest.approx(0.3)
+    wave = still.copy()
+    wave[:, 20, 1] += 0.1 * np.sin(np.arange(T) / 3)  # one wrist waving
+    jump = wave.copy()
+    jump[60:, 20, 1] += 0.05  # a step at frame 60 = a window seam (stride 30, overlap 30)
+    assert motion_stats(wave, 30, 30, 30)["seam_accel_ratio"] == pytest.approx(1.0, abs=0.3)
+    assert motion_stats(jump, 30, 30, 30)["seam_accel_ratio"] > 2.0
