@@ -39,10 +39,10 @@ def test_shipped_generator_dances_on_a_held_out_song(val_song):
     s, sg = motion_stats(j, 30.0, 75, 75), motion_stats(jg)
     # it moves like a dancer: not frozen, body speed within a factor 2 of the capture's
     assert s["frozen_share"] <= 0.2
-    assert 0.5 * sg["speed_m_s"] < s["speed_m_s"] < 2.2 * sg["speed_m_s"]  # measured 1.8x (jitter adds speed)
-    assert s["accel_m_s2"] < 10 * sg["accel_m_s2"]  # measured 7.1x: still jittery (model card); the first CPU model: 55x
+    assert 0.5 * sg["speed_m_s"] < s["speed_m_s"] < 2.2 * sg["speed_m_s"]  # measured 1.6x on this song (1.0x over the val split)
+    assert s["accel_m_s2"] < 10 * sg["accel_m_s2"]  # measured 5.3x: still jittery (model card); the first CPU model: 55x
     # no visible seams where windows join; feet do not skate much more than in the capture
     assert s["seam_accel_ratio"] < 2.5
-    assert contact_skate(j) < 1.6 * contact_skate(jg)  # measured 1.43x on this song, 1.07x over the val split
+    assert contact_skate(j) < 1.6 * contact_skate(jg)  # measured 1.43x on this song, 1.02x over the val split
     # the dancer stays on the stage
     assert s["max_root_xz_m"] < 5.0
