@@ -268,3 +268,44 @@ def test_cached_music_keys_values_give_the_same_prediction():
     torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
     assert (other[1] - ref[1]).abs().max() > 1e-3
     torch.testing.assert_close(other[0], ref[0], atol=1e-5, rtol=1e-5)
+
+
+def test_out_smooth_starts_as_identity_then_filters_across_patch_borders():
+    torch.manual_seed(0)
+    base = DenoiserConfig(motion_dim=6, music_dim=3, d_model=16, n_layers=1, n_heads=2, patch=5, dropout=0.0)
+    a = DanceDenoiser(base).eval()
+    for p in a.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    from dataclasses import replace as _r
+    b = DanceDenoiser(_r(base, out_smooth=5)).eval()
+    missing, _ = b.load_state_dict(a.state_dict(), strict=False)
+    assert sorted(missing) == ["smooth.bias", "smooth.weight"]
+    x, t, mus = torch.randn(2, 20, 6), torch.tensor([3, 500]), torch.randn(2, 20, 3)
+    with torch.no_grad():
+        ya = a(x, t, music=mus)
+        torch.testing.assert_close(b(x, t, music=mus), ya)  # zero-initialised residual: identity
+        b.smooth.weight.fill_(0.2)
+        b.smooth.weight[:, :, 2] -= 1.0  # residual kernel = 5-tap box - identity: a moving average
+        yb = b(x, t, music=mus)
+    step = lambda y: (y[:, 5::5] - y[:, 4:-1:5]).abs().mean()  # jumps across patch borders
+    assert step(yb) < 0.6 * step(ya)
+    with pytest.raises(ValueError, match="odd"):
+        DanceDenoiser(_r(base, out_smooth=4))
+
+
+def test_fkvel_loss_term_is_zero_for_the_truth_and_grows_with_jitter():
+    from choreogen.diffusion.losses import motion_loss_terms
+    from choreogen.motion.skeleton import get_skeleton
+
+    D = 151
+    norm = Normalizer(np.full(D, -1, np.float32), np.full(D, 1, np.float32))
+    x = torch.zeros(1, 30, D)
+    x[..., 7::6] = 1.0  # identity 6D rotations: first columns (1,0,0), second (0,1,0)
+    x[..., 11::6] = 1.0
+    sk = get_skeleton("smpl24")
+    assert motion_loss_terms(x, x, norm, sk)["fkvel"].item() == pytest.approx(0.0, abs=1e-10)
+    y = x.clone()
+    y[:, 1::2, 4] += 0.01  # 1 cm root steps every other frame -> 0.3 m/s x-velocity errors, (0.3^2)/3 per coordinate
+    small = motion_loss_terms(y, x, norm, sk)["fkvel"].item()
+    y[:, 1::2, 4] += 0.01
+    assert small == pytest.approx(0.03, rel=0.05) and motion_loss_terms(y, x, norm, sk)["fkvel"].item() > 3.5 * small

@@ -35,7 +35,7 @@ class DenoiserConfig:
     patch: int = 2
     n_genres: int = 0  # number of genre labels (embedding has one more row: "no genre")
     music_layers: int = 1
-    pos_scale: float = 1.0  # amplitude of the sinusoidal frame-position embedding (0.1 for new models)
+    pos_scale: float = 1.0  # amplitude of the sinusoidal frame-position embedding (1 = as before; the bundled model uses 1)
     out_smooth: int = 0  # >0: odd kernel (frames) of a zero-initialised residual depthwise conv after un-patching
 
     def to_dict(self) -> dict:
