@@ -1,0 +1,32 @@
+"""The public Python API in one place (mirrors the CLI); imports are lazy so ``import choreogen`` stays fast.
+
+    from choreogen.api import generate_dance, repair_motion, generate_skeleton, example_song
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .motion import Motion, load_motion, save_motion  # noqa: F401
+
+
+def example_song() -> Path:
+    """The bundled example song (MIT, see choreogen/assets/music/ATTRIBUTION.md)."""
+    return Path(__file__).resolve().parent / "assets" / "music" / "example.ogg"
+
+
+def generate_dance(*a, **k):
+    from .generation.pipeline import generate_dance as f
+
+    return f(*a, **k)
+
+
+def generate_skeleton(*a, **k):
+    from .repair.generate import generate_skeleton as f
+
+    return f(*a, **k)
+
+
+def repair_motion(*a, **k):
+    from .repair.pipeline import repair_motion as f
+
+    return f(*a, **k)
