@@ -22,9 +22,16 @@ REF = ROOT / "tests" / "data" / "behaviour_ref.npz"
 
 
 def outputs() -> dict[str, np.ndarray]:
+    """One thread everywhere (torch and NumPy's BLAS): thread count changes float rounding."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
+    with threadpool_limits(1):
+        return _outputs()
+
+
+def _outputs() -> dict[str, np.ndarray]:
     import choreogen.api as api
 
     song = api.example_song()
