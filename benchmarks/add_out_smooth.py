@@ -9,7 +9,7 @@ import argparse
 from dataclasses import replace
 
 from choreogen.models.denoiser import DanceDenoiser
-from choreogen.train.checkpoint import load_generator, save_generator
+from choreogen.tasks.dance3d.checkpoint import load_generator, save_generator
 
 
 def main() -> None:

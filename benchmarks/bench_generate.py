@@ -75,7 +75,7 @@ def main() -> None:
         res["cli_30s"] = {"wall_s": walls, "best_rtf": 30.0 / min(walls), "median_rtf": 30.0 / float(np.median(walls))}
         print("CLI 30 s:", res["cli_30s"], flush=True)
         # 2. in-process sweeps
-        from choreogen.generation.pipeline import generate_dance, get_generator
+        from choreogen.tasks.dance3d.pipeline import generate_dance, get_generator
 
         get_generator(a.model)
         generate_dance(song, a.model, seconds=5)  # warm-up

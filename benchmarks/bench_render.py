@@ -94,7 +94,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from choreogen.motion import load_motion
+    from choreogen.io import load_motion
     from choreogen.render import render_motion, resolve_music
 
     if Path(args.dance).exists():

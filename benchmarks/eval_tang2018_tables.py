@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from choreogen.data.splitting import fixed_split  # noqa: E402
 from choreogen.eval import evaluate_motions, get_protocol  # noqa: E402
 from choreogen.eval.report import markdown_table, to_json  # noqa: E402
-from choreogen.motion import load_motion  # noqa: E402
+from choreogen.io import load_motion  # noqa: E402
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
     python benchmarks/repair_speed.py [--threads 2]
 
-Times :func:`choreogen.repair.repair_motion` with the shipped 2D model (model load excluded,
+Times :func:`choreogen.tasks.skeleton.repair_motion` with the shipped 2D model (model load excluded,
 best of 3) and prints the real-time factor. Synthetic keypoints (no shared data needed).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from choreogen.motion import Motion  # noqa: E402
-from choreogen.repair.pipeline import default_checkpoint, load_model, repair_motion  # noqa: E402
+from choreogen.tasks.skeleton.repair import default_checkpoint, load_model, repair_motion  # noqa: E402
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ jitter: the script prints its high-frequency noise level), and 2D clean = the Ta
 Conditions: 5/10/15/20 % of the present joints hidden at random, and runs of 10 and 20 whole
 frames hiding 10 % of the frames. Methods: the VAE(s), linear interpolation, a cubic (Akima)
 spline over time, Savitzky-Golay (9 frames, order 2) after linear interpolation. Errors on hidden
-joints only (see choreogen.repair.evaluate). Needs ../shared/data.
+joints only (see choreogen.tasks.skeleton.evaluate). Needs ../shared/data.
 """
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from choreogen.motion.skeleton import get_skeleton  # noqa: E402
-from choreogen.repair import baselines, data, evaluate  # noqa: E402
-from choreogen.repair.checkpoint import load_vae  # noqa: E402
-from choreogen.repair.pipeline import ASSETS, SHIPPED  # noqa: E402
+from choreogen.tasks.skeleton import baselines, data, evaluate  # noqa: E402
+from choreogen.tasks.skeleton.checkpoint import load_vae  # noqa: E402
+from choreogen.tasks.skeleton.repair import ASSETS, SHIPPED  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 CONDITIONS = [("random", r, 0) for r in (0.05, 0.10, 0.15, 0.20)] + [("frames", 0.10, 10), ("frames", 0.10, 20)]
@@ -68,7 +68,7 @@ def gt_noise(seqs) -> dict:
     (x[t-1] - 2 x[t] + x[t+1]) / sqrt(6) where all three frames are valid. For white detector
     noise of std s this is s (plus the motion's own acceleration, so an upper bound); the error
     floor of any method on noisy ground truth is then about sigma * sqrt(pi / 2) per joint (2D)."""
-    from choreogen.repair.damage import body_scale
+    from choreogen.tasks.skeleton.damage import body_scale
 
     sq, n = 0.0, 0
     for j, v in seqs:
@@ -135,7 +135,7 @@ def main() -> None:
     print(f"2D clean done in {time.time() - t:.0f} s", flush=True)
 
     # ---- real-detector test
-    from choreogen.data.formats import load_pickle_motion
+    from choreogen.io.formats import load_pickle_motion
 
     real = []
     for p in sorted((SHARED / "aistpp" / "keypoints2d").glob("*.pkl")):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from choreogen.train.checkpoint import load_generator, save_generator
+from choreogen.tasks.dance3d.checkpoint import load_generator, save_generator
 
 
 def main() -> None:

@@ -36,9 +36,10 @@ def _clips(j: np.ndarray, n: int = WIN):
 
 def eval_3d(ckpt, seed: int, cache: Path) -> dict:
     from choreogen.eval import evaluate_motions
-    from choreogen.motion import Motion, load_motion
-    from choreogen.repair import data as rd
-    from choreogen.repair import generate_skeleton
+    from choreogen.motion import Motion
+    from choreogen.io import load_motion
+    from choreogen.tasks.skeleton import data as rd
+    from choreogen.tasks.skeleton import generate_skeleton
 
     folder = SHARED / "tang2018"
     names = rd.tang_split("val")
@@ -73,8 +74,8 @@ def eval_2d(ckpt, seed: int) -> dict:
     from choreogen.eval.fid import avg_pairwise_distance, diversity, fid
     from choreogen.eval.recon import keypoint_features_2d
     from choreogen.eval.video import bas_2d
-    from choreogen.repair import data as rd
-    from choreogen.repair import generate_skeleton
+    from choreogen.tasks.skeleton import data as rd
+    from choreogen.tasks.skeleton import generate_skeleton
 
     folder = SHARED / "tang2018"
     vseq, vrot = rd.tang_sequences(folder, "val", with_rotations=True)

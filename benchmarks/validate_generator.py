@@ -26,8 +26,9 @@ from choreogen.data.splitting import fixed_split as load_split
 from choreogen.eval import evaluate_motions
 from choreogen.eval.dance_stats import contact_skate, motion_stats
 from choreogen.eval.physics import fsr
-from choreogen.generation.pipeline import generate_dance, get_generator
-from choreogen.motion import Motion, load_motion
+from choreogen.tasks.dance3d.pipeline import generate_dance, get_generator
+from choreogen.motion import Motion
+from choreogen.io import load_motion
 
 
 def windows(j: np.ndarray, W: int = 150, S: int = 75, sub: int = 5) -> np.ndarray:

@@ -7,7 +7,8 @@ representations, I/O), ``data`` (dataset loaders, training windows), ``models`` 
 ``export`` (BVH, AIST++ pkl), ``render`` (mp4), ``video`` (image animation), ``cli``.
 """
 from .errors import ChoreogenError, ConfigError, InputError
-from .motion import Motion, load_motion, save_motion
+from .motion import Motion
+from .io import load_motion, save_motion
 
 __version__ = "0.1.0"
 __all__ = ["ChoreogenError", "ConfigError", "InputError", "Motion", "load_motion", "save_motion", "__version__"]

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .motion import Motion, load_motion, save_motion  # noqa: F401
+from .motion import Motion  # noqa: F401
+
+from .io import load_motion, save_motion
 
 
 def example_song() -> Path:
@@ -15,18 +17,18 @@ def example_song() -> Path:
 
 
 def generate_dance(*a, **k):
-    from .generation.pipeline import generate_dance as f
+    from .tasks.dance3d.pipeline import generate_dance as f
 
     return f(*a, **k)
 
 
 def generate_skeleton(*a, **k):
-    from .repair.generate import generate_skeleton as f
+    from .tasks.skeleton.generate import generate_skeleton as f
 
     return f(*a, **k)
 
 
 def repair_motion(*a, **k):
-    from .repair.pipeline import repair_motion as f
+    from .tasks.skeleton.repair import repair_motion as f
 
     return f(*a, **k)

@@ -13,8 +13,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from choreogen.export.bvh import save_bvh
-from choreogen.motion import load_motion
+from choreogen.io.bvh import save_bvh
+from choreogen.io import load_motion
 from choreogen.motion.frames import yup_to_zup
 
 BLENDER = shutil.which("blender")

@@ -11,12 +11,12 @@ import soundfile as sf
 import torch
 
 from choreogen.data.datasets import get_split, iter_dataset, list_sources
-from choreogen.data.formats import (
+from choreogen.io.formats import (
     SMPLX_NEUTRAL_PELVIS, axis_angle_to_finedance_sixd, finedance_sixd_to_axis_angle, load_finedance_npy,
     load_pickle_motion,
 )
 from choreogen.errors import InputError
-from choreogen.motion import load_motion
+from choreogen.io import load_motion
 from choreogen.motion.rotations import axis_angle_to_matrix, matrix_to_sixd
 
 torch.set_num_threads(1)

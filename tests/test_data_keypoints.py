@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from choreogen.data.formats import load_keypoint_file, load_keypoint_folder
-from choreogen.data.keypoints import COCO18_TO_BODY25
+from choreogen.io.formats import load_keypoint_file, load_keypoint_folder
+from choreogen.io.keypoints import COCO18_TO_BODY25
 from choreogen.errors import InputError
-from choreogen.motion import load_motion
+from choreogen.io import load_motion
 
 RNG = np.random.default_rng(7)
 

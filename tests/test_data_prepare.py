@@ -15,7 +15,7 @@ from choreogen.data.prepare import prepare_dataset, window_count
 from choreogen.data.splitting import fixed_split, split_file_path, stratified_split
 from choreogen.data.windows import PreparedWindows, load_manifest
 from choreogen.errors import ConfigError, InputError
-from choreogen.motion import load_motion, save_motion
+from choreogen.io import load_motion, save_motion
 from choreogen.motion.representation import decode, encode
 
 torch.set_num_threads(1)
@@ -297,7 +297,7 @@ def _sine(path, seconds, sr=22050):
 def test_prepare_aistpp_and_finedance_layouts(tang_small, tmp_path):
     import pickle
 
-    from choreogen.data.formats import axis_angle_to_finedance_sixd
+    from choreogen.io.formats import axis_angle_to_finedance_sixd
 
     _music_features()
     src = load_motion(tang_small / "DANCE_C_2.npz").slice(0, 76)  # 3 s at 25 fps

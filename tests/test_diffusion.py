@@ -7,7 +7,7 @@ import torch
 
 from choreogen.diffusion.sampler import ddim_sample, ddpm_sample, guided_denoiser, timestep_grid
 from choreogen.diffusion.schedule import NoiseSchedule
-from choreogen.generation.longform import LongformSampler, WindowPlan
+from choreogen.tasks.dance3d.longform import LongformSampler, WindowPlan
 from choreogen.models.denoiser import DanceDenoiser, DenoiserConfig
 from choreogen.motion.representation import Normalizer
 
@@ -186,7 +186,7 @@ def test_tiny_denoiser_learns():
 
 
 def test_containment_keeps_long_drift_on_stage_with_little_sliding():
-    from choreogen.generation.postprocess import containment_shift
+    from choreogen.tasks.dance3d.postprocess import containment_shift
 
     fps = 30
     t = np.arange(fps * 600) / fps  # 10 minutes drifting 5 cm/s plus local motion
@@ -214,8 +214,9 @@ def test_preconditioning_identity_at_low_noise_and_scale_at_high():
 
 def test_foot_lock_removes_root_drift_from_planted_feet(tang_dir):
     """A real dance with an added 0.5 m/s root slide: lock_feet takes the slide out of planted feet."""
-    from choreogen.generation.postprocess import lock_feet
-    from choreogen.motion import get_skeleton, load_motion
+    from choreogen.tasks.dance3d.postprocess import lock_feet
+    from choreogen.motion import get_skeleton
+    from choreogen.io import load_motion
     from choreogen.motion.representation import foot_contacts
 
     sk = get_skeleton("smpl24")

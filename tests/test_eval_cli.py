@@ -11,7 +11,8 @@ from choreogen.cli.app import main
 from choreogen.eval import evaluate_motions
 from choreogen.eval.features import extract_features
 from choreogen.eval.fid import diversity, fid
-from choreogen.motion import Motion, load_motion, save_motion
+from choreogen.motion import Motion
+from choreogen.io import load_motion, save_motion
 
 
 def run(argv, capsys):

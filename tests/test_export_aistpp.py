@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from choreogen.errors import ConfigError
-from choreogen.export import export_motion
-from choreogen.export.aistpp import save_aistpp
-from choreogen.motion import Motion, get_skeleton, load_motion
+from choreogen.io.export import export_motion
+from choreogen.io.aistpp import save_aistpp
+from choreogen.motion import Motion, get_skeleton
+from choreogen.io import load_motion
 from choreogen.motion.fk import fk_axis_angle
 
 SMPL = get_skeleton("smpl24")

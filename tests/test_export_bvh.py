@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from choreogen.errors import ConfigError, InputError
-from choreogen.export import export_motion, is_canonical
-from choreogen.export.bvh import guess_unit, load_bvh, parse_bvh, save_bvh
-from choreogen.motion import Motion, get_skeleton, load_motion
+from choreogen.io.export import export_motion, is_canonical
+from choreogen.io.bvh import guess_unit, load_bvh, parse_bvh, save_bvh
+from choreogen.motion import Motion, get_skeleton
+from choreogen.io import load_motion
 from choreogen.motion.fk import fk_axis_angle
 
 SMPL = get_skeleton("smpl24")

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from choreogen.export.bvh import load_bvh
-from choreogen.motion import load_motion
+from choreogen.io.bvh import load_bvh
+from choreogen.io import load_motion
 
 
 def test_export_tang_to_bvh_npz_and_back(tang_dir, tmp_path, run_cli):

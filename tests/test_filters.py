@@ -28,7 +28,7 @@ def test_gaussian_matches_scipy(sigma):
 
 
 def test_smooth_features_removes_patch_steps_keeps_slow_motion_and_contacts():
-    from choreogen.generation.postprocess import smooth_features
+    from choreogen.tasks.dance3d.postprocess import smooth_features
 
     T = 300
     t = np.arange(T)

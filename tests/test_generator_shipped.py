@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from choreogen.eval.dance_stats import contact_skate, motion_stats
-from choreogen.generation.pipeline import generate_dance, get_generator
-from choreogen.motion import load_motion
+from choreogen.tasks.dance3d.pipeline import generate_dance, get_generator
+from choreogen.io import load_motion
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,9 @@ from safetensors.torch import load_file, save_file
 
 from choreogen.errors import ChoreogenError, ConfigError, InputError
 from choreogen.motion import get_skeleton
-from choreogen.train.checkpoint import load_generator, read_metadata
-from choreogen.train.config import GeneratorConfig
+from choreogen.checkpoints import read_metadata
+from choreogen.tasks.dance3d.checkpoint import load_generator
+from choreogen.tasks.dance3d.config import GeneratorConfig
 
 TINY = {"model": {"d_model": 32, "n_layers": 1, "n_heads": 2, "ff_mult": 2, "dropout": 0.0, "patch": 2, "music_layers": 1},
         "diffusion": {"num_steps": 100, "sample_steps": 4, "guidance": 1.5},
@@ -60,7 +61,7 @@ def prepared(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(prepared, tmp_path_factory):
-    from choreogen.train.run import train_generator
+    from choreogen.tasks.dance3d.train import train_generator
 
     out = tmp_path_factory.mktemp("run")
     cfg = GeneratorConfig.from_dict(TINY)
@@ -72,12 +73,12 @@ def test_training_writes_self_describing_checkpoint(trained, prepared):
     out, path = trained
     assert path.exists() and (out / "last.ckpt").exists()
     meta = read_metadata(path)
-    assert meta["format"] == "choreogen-generator"
+    assert meta["format"] == "choreogen.checkpoint" and meta["task"] == "dance3d"
     cfg = json.loads(meta["config"])
     assert cfg["window"] == 30 and cfg["music_features"] == "mel" and cfg["skeleton"] == "smpl24"
     assert sorted(cfg["genres"]) == ["rumba", "waltz"]
-    assert json.loads(meta["data"])["train_windows"] > 0
     prov = json.loads(meta["provenance"])
+    assert prov["data"]["train_windows"] > 0
     assert prov["steps"] == 12
     g = load_generator(path)
     assert g.config.model.motion_dim == 151 and g.config.model.music_dim == 80
@@ -89,7 +90,7 @@ def test_training_writes_self_describing_checkpoint(trained, prepared):
 
 
 def test_resume_continues_from_last_checkpoint(prepared, tmp_path):
-    from choreogen.train.run import train_generator
+    from choreogen.tasks.dance3d.train import train_generator
 
     cfg = GeneratorConfig.from_dict({**TINY, "train": {**TINY["train"], "max_steps": 6}})
     train_generator(prepared, tmp_path, cfg, progress=False, limit_val_batches=1)
@@ -123,7 +124,7 @@ def test_ddp_two_cpu_processes(prepared, tmp_path):
 
 
 def test_generate_with_tiny_model_is_deterministic(trained, tmp_path):
-    from choreogen.generation.pipeline import generate_dance
+    from choreogen.tasks.dance3d.pipeline import generate_dance
 
     _, path = trained
     song = tmp_path / "s.wav"
@@ -149,7 +150,7 @@ def test_generate_with_tiny_model_is_deterministic(trained, tmp_path):
 
 
 def test_generate_bad_inputs(trained, tmp_path):
-    from choreogen.generation.pipeline import generate_dance
+    from choreogen.tasks.dance3d.pipeline import generate_dance
 
     _, path = trained
     song = tmp_path / "s.wav"
@@ -195,8 +196,8 @@ def test_incompatible_or_corrupt_checkpoint(trained, tmp_path):
 
 
 def test_init_from_exported_checkpoint(trained, prepared, tmp_path):
-    from choreogen.train.module import DanceDiffusionModule
-    from choreogen.train.run import train_generator
+    from choreogen.tasks.dance3d.module import DanceDiffusionModule
+    from choreogen.tasks.dance3d.train import train_generator
 
     _, path = trained
     cfg = GeneratorConfig.from_dict({**TINY, "train": {**TINY["train"], "max_steps": 1, "lr": 1e-12, "warmup_steps": 1}})
@@ -204,15 +205,15 @@ def test_init_from_exported_checkpoint(trained, prepared, tmp_path):
     a, b = load_file(str(path)), load_file(str(out))
     # one step at a negligible learning rate: the weights are the initial ones
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a if k.startswith("model."))
-    assert torch.equal(a["normalizer.lo"], b["normalizer.lo"])
+    assert torch.equal(a["normaliser.lo"], b["normaliser.lo"])
 
 
 def test_mirror_augmentation_and_its_normaliser(prepared):
     """mirror_prob = 1 trains on mirrored windows; the normaliser then covers them."""
     from choreogen.data.windows import PreparedWindows
     from choreogen.motion.representation import mirror_features
-    from choreogen.train.module import DanceDiffusionModule
-    from choreogen.train.run import fit_normalizer
+    from choreogen.tasks.dance3d.module import DanceDiffusionModule
+    from choreogen.tasks.dance3d.train import fit_normalizer
 
     cfg = GeneratorConfig.from_dict({**TINY, "train": {**TINY["train"], "mirror_prob": 1.0}})
     ds = PreparedWindows(prepared, split="train", recentre=True)

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from choreogen.errors import InputError
-from choreogen.motion import get_skeleton, load_motion, save_motion
+from choreogen.motion import get_skeleton
+from choreogen.io import load_motion, save_motion
 from choreogen.motion import rotations as rot
 from choreogen.motion.fk import bone_lengths, fk_axis_angle
 from choreogen.motion.frames import camera_to_yup, yup_to_camera, yup_to_zup, zup_to_yup

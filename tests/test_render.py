@@ -8,7 +8,8 @@ import pytest
 import soundfile as sf
 
 from choreogen.errors import ChoreogenError, ConfigError, InputError
-from choreogen.motion import Motion, load_motion
+from choreogen.motion import Motion
+from choreogen.io import load_motion
 from choreogen.render import render_motion, resolve_music
 from choreogen.render.encoder import ffmpeg_exe, probe
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from choreogen.motion import load_motion, save_motion
+from choreogen.io import load_motion, save_motion
 from choreogen.render.encoder import probe
 
 

@@ -7,7 +7,7 @@ import torch
 
 from choreogen.models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig, kl_divergence, masked_recon_loss
 from choreogen.motion.skeleton import get_skeleton
-from choreogen.repair import baselines, damage
+from choreogen.tasks.skeleton import baselines, damage
 
 
 def _walk(T=60, J=17, D=2, seed=0):
@@ -202,7 +202,7 @@ def test_residual_model_starts_as_linear_interpolation():
 
 def test_checkpoint_round_trip_and_bad_files(tmp_path):
     from choreogen.errors import InputError
-    from choreogen.repair.checkpoint import load_vae, save_vae
+    from choreogen.tasks.skeleton.checkpoint import load_vae, save_vae
 
     m = _tiny(residual=False).eval()
     p = save_vae(m, tmp_path / "m.safetensors", {"skeleton": "coco17"})
@@ -281,8 +281,8 @@ def test_old_checkpoint_config_loads_as_linear_base():
 
 def test_damaged_windows_cubic_base_is_the_akima_fill_of_the_damaged_span():
     from choreogen.motion.skeleton import get_skeleton
-    from choreogen.repair.damage import DamageConfig
-    from choreogen.repair.data import DamagedWindows, Sequence
+    from choreogen.tasks.skeleton.damage import DamageConfig
+    from choreogen.tasks.skeleton.data import DamagedWindows, Sequence
 
     j = _walk(T=200, J=17, D=2).astype(np.float32) + 300
     ds = DamagedWindows([Sequence(j, np.ones(j.shape[:2], bool), 30.0, "w")], get_skeleton("coco17"), 16, 8,

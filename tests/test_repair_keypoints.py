@@ -21,7 +21,7 @@ def _black_video(path, n=10):
 def test_missing_mediapipe_is_a_clear_config_error(monkeypatch, tmp_path):
     import builtins
 
-    from choreogen.repair import keypoints as kp
+    from choreogen.video import keypoints as kp
 
     real = builtins.__import__
 
@@ -40,7 +40,7 @@ def test_missing_mediapipe_is_a_clear_config_error(monkeypatch, tmp_path):
 def test_real_dance_video_gives_confident_keypoints(shared_data, tmp_path):
     pytest.importorskip("mediapipe")
     from choreogen.cli.app import main
-    from choreogen.motion import load_motion
+    from choreogen.io import load_motion
 
     out = tmp_path / "kp.npz"
     with pytest.raises(SystemExit) as e:
@@ -58,7 +58,7 @@ def test_real_dance_video_gives_confident_keypoints(shared_data, tmp_path):
 
 def test_bad_videos(tmp_path):
     pytest.importorskip("mediapipe")
-    from choreogen.repair.keypoints import extract_keypoints
+    from choreogen.video.keypoints import extract_keypoints
 
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"definitely not a video" * 100)

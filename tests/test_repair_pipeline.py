@@ -7,10 +7,11 @@ import torch
 
 from choreogen.errors import ChoreogenError, InputError
 from choreogen.models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig
-from choreogen.motion import Motion, load_motion, save_motion
-from choreogen.repair import baselines, evaluate
-from choreogen.repair.checkpoint import save_vae
-from choreogen.repair.pipeline import _windows, reconstruct, repair_file, repair_motion
+from choreogen.motion import Motion
+from choreogen.io import load_motion, save_motion
+from choreogen.tasks.skeleton import baselines, evaluate
+from choreogen.tasks.skeleton.checkpoint import save_vae
+from choreogen.tasks.skeleton.repair import _windows, reconstruct, repair_file, repair_motion
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def test_windows_cover_every_frame():
 
 
 def test_reconstruct_is_translation_and_scale_equivariant(tiny_ckpt):
-    from choreogen.repair.pipeline import load_model
+    from choreogen.tasks.skeleton.repair import load_model
 
     model, _ = load_model(tiny_ckpt)
     m = _kp()
@@ -59,7 +60,7 @@ def test_repair_motion_fills_and_keeps_present_within_tolerance(tiny_ckpt):
     filled = r.meta["filled"]
     assert np.array_equal(filled, ~present)
     assert np.isfinite(r.joints).all()
-    from choreogen.repair.damage import body_scale
+    from choreogen.tasks.skeleton.damage import body_scale
 
     s = body_scale(m.joints, present)
     move = np.linalg.norm(r.joints - m.joints, axis=-1)[present]
@@ -132,7 +133,7 @@ def test_evaluate_protocol_known_answer():
 
 def test_body25_goes_through_the_coco17_joints(tiny_ckpt, monkeypatch):
     from choreogen.motion.skeleton import get_skeleton
-    from choreogen.repair import pipeline
+    from choreogen.tasks.skeleton import repair as pipeline
 
     monkeypatch.setattr(pipeline, "default_checkpoint", lambda name: tiny_ckpt)
     coco = _kp()

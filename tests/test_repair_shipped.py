@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from choreogen.repair import baselines, evaluate
-from choreogen.repair.checkpoint import load_vae
-from choreogen.repair.pipeline import ASSETS, SHIPPED
+from choreogen.tasks.skeleton import baselines, evaluate
+from choreogen.tasks.skeleton.checkpoint import load_vae
+from choreogen.tasks.skeleton.repair import ASSETS, SHIPPED
 
 # VAE error / baseline error must stay below these on the fixed held-out windows. Measured with the
 # shipped models (docs/REPAIR.md): 3D 0.42-0.61 x linear and 0.97-0.99 x the Akima spline it
@@ -38,7 +38,7 @@ def _compare(seqs, model, conditions):
 
 def test_shipped_smpl24_beats_interpolation_on_tang2018_val(tang_dir):
     """DANCE_W_10 of the Tang2018 val split (first 30 s), metres."""
-    from choreogen.repair import data
+    from choreogen.tasks.skeleton import data
 
     seq = next(s for s in data.tang_sequences(tang_dir, "val") if s.name == "DANCE_W_10")
     seqs = [(seq.joints[:900], seq.valid[:900])]
@@ -51,7 +51,7 @@ def test_shipped_smpl24_beats_interpolation_on_tang2018_val(tang_dir):
 
 def test_shipped_coco17_beats_interpolation_on_heldout_aist_view(shared_data):
     """AIST++ ch07 view 0 (never trained on), 10 % of present joints and 10-frame runs hidden."""
-    from choreogen.data.formats import load_pickle_motion
+    from choreogen.io.formats import load_pickle_motion
 
     mo = load_pickle_motion(shared_data / "aistpp/keypoints2d/gBR_sBM_cAll_d04_mBR0_ch07.pkl", view=0)
     seqs = [(mo.joints[::2].astype(np.float64), mo.confidence[::2] >= 0.3)]

@@ -9,8 +9,8 @@ import torch
 from choreogen.errors import ConfigError, InputError
 from choreogen.models.denoiser import DanceDenoiser, DenoiserConfig
 from choreogen.models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig
-from choreogen.repair import generate_skeleton
-from choreogen.repair.generate import (
+from choreogen.tasks.skeleton import generate_skeleton
+from choreogen.tasks.skeleton.generate import (
     ASSETS, IMAGE_SIZE, SkelGen, generate_latent_windows, load_skelgen, sample_latents, save_skelgen,
     stitch_windows, window_starts,
 )

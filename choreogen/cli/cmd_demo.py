@@ -19,10 +19,10 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from ..audio import example_song
-        from ..export.bvh import save_bvh
+        from ..io.bvh import save_bvh
         from ..fileio import staged_dir
-        from ..generation.pipeline import generate_dance
-        from ..motion import save_motion
+        from ..tasks.dance3d.pipeline import generate_dance
+        from ..io import save_motion
         from ..render import render_motion
 
         con = Console(stderr=True)

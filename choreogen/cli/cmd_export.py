@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export a motion to BVH (Blender/Maya/MotionBuilder), an AIST++ pkl or the contract npz."""
         from ..errors import ConfigError
-        from ..export import FORMATS, export_motion
-        from ..motion import load_motion
+        from ..io.export import FORMATS, export_motion
+        from ..io import load_motion
 
         if fmt is None:
             if out is None or out.suffix.lower() not in _BY_SUFFIX:

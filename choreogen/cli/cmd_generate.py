@@ -52,8 +52,8 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
     from ..errors import ConfigError
     from ..fileio import require_file, staged_dir
     from ..generation import editing
-    from ..generation.pipeline import generate_dance, get_generator
-    from ..motion import load_motion, save_motion
+    from ..tasks.dance3d.pipeline import generate_dance, get_generator
+    from ..io import load_motion, save_motion
 
     con = Console(stderr=True)
     require_file(song, "song")
@@ -94,7 +94,7 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
     with staged_dir(out) as tmp:
         save_motion(m, tmp / f"{name}.npz")
         if not no_bvh:
-            from ..export.bvh import save_bvh
+            from ..io.bvh import save_bvh
 
             save_bvh(m, tmp / f"{name}.bvh")
         if not no_video:
@@ -119,10 +119,10 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
 
 def _skeleton(song, out, model, seconds, seed, steps, no_video):
     from ..fileio import require_file, staged_dir
-    from ..motion import save_motion
+    from ..io import save_motion
 
     require_file(song, "song")
-    from ..repair import generate_skeleton
+    from ..tasks.skeleton import generate_skeleton
 
     import time
 

@@ -11,7 +11,7 @@ def register(app: typer.Typer) -> None:
     @app.command("info")
     def info(motion: Path = typer.Argument(..., help="Any motion file choreogen can read.")) -> None:
         """Print frames, fps, duration, skeleton and extent of a motion file."""
-        from ..motion import load_motion
+        from ..io import load_motion
 
         m = load_motion(motion)
         j = m.positions()

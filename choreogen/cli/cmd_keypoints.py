@@ -20,8 +20,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Extract MediaPipe-33 2D keypoints with per-joint confidence; frames with nobody get confidence 0."""
         from ..errors import ConfigError
-        from ..motion import save_motion
-        from ..repair.keypoints import extract_keypoints
+        from ..io import save_motion
+        from ..video.keypoints import extract_keypoints
 
         if out.suffix.lower() != ".npz":
             raise ConfigError("the output must be a .npz file", out)

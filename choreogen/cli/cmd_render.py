@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render a motion to an H.264 mp4 (3D figure, floor grid, follow camera) with its music in sync."""
         from ..errors import ConfigError
-        from ..motion import load_motion
+        from ..io import load_motion
         from ..render import render_motion, resolve_music
 
         if preset not in ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"):

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fill missing joints and remove jitter with the DanceFusion repair VAE; flags filled joints."""
         from ..errors import ConfigError
-        from ..repair.pipeline import repair_file
+        from ..tasks.skeleton.repair import repair_file
 
         if not 0.0 <= min_conf <= 1.0:
             raise ConfigError(f"--min-conf must be in [0, 1], got {min_conf}")

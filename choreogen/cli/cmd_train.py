@@ -33,8 +33,8 @@ def register(app: typer.Typer) -> None:
         from dataclasses import replace
 
         from ..errors import ConfigError
-        from ..train.config import GeneratorConfig
-        from ..train.run import train_generator
+        from ..tasks.dance3d.config import GeneratorConfig
+        from ..tasks.dance3d.train import train_generator
 
         cfg = GeneratorConfig()
         if config is not None:

@@ -8,8 +8,8 @@ import importlib
 
 _EXPORTS = {
     "iter_dataset": "datasets", "get_split": "datasets", "list_sources": "datasets",
-    "load_pickle_motion": "formats", "load_finedance_npy": "formats",
-    "load_keypoint_folder": "keypoints", "load_keypoint_file": "keypoints",
+    "load_pickle_motion": "..io.formats", "load_finedance_npy": "..io.formats",
+    "load_keypoint_folder": "..io.keypoints", "load_keypoint_file": "..io.keypoints",
     "prepare_dataset": "prepare", "PreparedWindows": "windows", "load_manifest": "windows",
     "stratified_split": "splitting", "fixed_split": "splitting",
 }
@@ -18,5 +18,5 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        return getattr(importlib.import_module(_EXPORTS[name] if _EXPORTS[name].startswith(".") else f".{_EXPORTS[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,23 +27,17 @@ from typing import Iterator
 
 from ..errors import ChoreogenError, ConfigError, InputError
 from ..motion import Motion
-from .splitting import fixed_split, natural_key, stratified_split
+from ..io.naming import (  # noqa: F401  (re-exported: public names of this room)
+    AISTPP_GENRES, AUDIO_EXTS, aistpp_genre, aistpp_music_name, finedance_genre, natural_key)
+from .splitting import fixed_split, stratified_split
 
 FORMATS = ("tang2018", "aistpp", "finedance", "folder")
-AUDIO_EXTS = (".wav", ".mp3", ".ogg", ".flac", ".m4a")
-
-# AIST Dance DB genre codes (official order) -> choreogen genre labels
-AISTPP_GENRES = {
-    "gBR": "break", "gPO": "pop", "gLO": "lock", "gMH": "middle_hip_hop", "gLH": "la_hip_hop",
-    "gHO": "house", "gWA": "waack", "gKR": "krump", "gJS": "street_jazz", "gJB": "ballet_jazz",
-}
 TANG_GENRES = ("chacha", "rumba", "tango", "waltz")
 # FineDance@Genre split as published with FineDance/LODGE (METRICS_SPEC section 1, numeric facts):
 # 20 test sequences; 116-123 and 202 are ignored ("120" is in both lists: ignored wins).
 FINEDANCE_TEST = ("063", "132", "143", "036", "098", "198", "130", "012", "211", "193", "179", "065", "137",
                   "161", "092", "120", "037", "109", "204", "144")
 FINEDANCE_IGNORE = ("116", "117", "118", "119", "120", "121", "122", "123", "202")
-_AIST_MUSIC = re.compile(r"_(m[A-Z]{2}\d+)(?:_|$)")
 
 
 @dataclass(frozen=True)
@@ -69,22 +63,6 @@ def _first_existing(*paths: Path) -> Path | None:
         if p.exists():
             return p
     return None
-
-
-def aistpp_genre(name: str) -> str | None:
-    """Genre label from an AIST++ sequence or music name (``gBR_...`` or ``mBR0`` -> ``break``)."""
-    m = re.match(r"g([A-Z]{2})_", name)
-    code = m.group(1) if m else None
-    if code is None:
-        mm = _AIST_MUSIC.search(name) or re.match(r"(m[A-Z]{2}\d+)$", name)
-        code = mm.group(1)[1:3] if mm else None
-    return AISTPP_GENRES.get(f"g{code}") if code else None
-
-
-def aistpp_music_name(name: str) -> str | None:
-    """``gBR_sBM_cAll_d04_mBR0_ch01`` -> ``mBR0`` (None if the name carries no music id)."""
-    m = _AIST_MUSIC.search(name)
-    return m.group(1) if m else None
 
 
 def _read_list(path: Path | None) -> list[str]:
@@ -163,22 +141,6 @@ def _check_fmt(fmt: str) -> str:
     return f
 
 
-def finedance_genre(root: Path, name: str) -> str | None:
-    """Genre from ``label_json/NAME.json`` (keys tried: genre, style2, style1, style), else None."""
-    p = root / "label_json" / f"{name}.json"
-    if not p.exists():
-        return None
-    try:
-        d = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if isinstance(d, dict):
-        for k in ("genre", "style2", "style1", "style"):
-            if isinstance(d.get(k), str) and d[k].strip():
-                return d[k].strip().lower()
-    return None
-
-
 def _folder_genres(root: Path) -> dict[str, str]:
     p = root / "genres.json"
     if not p.exists():
@@ -197,18 +159,18 @@ def load_source(src: Source, fmt: str, root: str | os.PathLike | None = None) ->
     """Load one discovered sequence; sets ``.music``, ``.genre`` and ``.name``. Raises InputError."""
     fmt = _check_fmt(fmt)
     if fmt in ("tang2018", "folder"):
-        from ..motion.io import load_npz
+        from ..io.core import load_npz
 
         m = load_npz(src.motion_path)
         if fmt == "folder" and not m.genre and root is not None:
             m.genre = _folder_genres(Path(root)).get(src.name)
     elif fmt == "aistpp":
-        from .formats import load_pickle_motion
+        from ..io.formats import load_pickle_motion
 
         m = load_pickle_motion(src.motion_path)
         m.genre = src.genre
     else:
-        from .formats import load_finedance_npy
+        from ..io.formats import load_finedance_npy
 
         m = load_finedance_npy(src.motion_path)
         m.genre = src.genre

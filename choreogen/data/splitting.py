@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..io.naming import natural_key
 
 SPLIT_SEED = 2018
 VAL_FRACTION = 0.2
@@ -49,13 +50,6 @@ def stratified_split(
         val += ordered[:k]
         train += ordered[k:]
     return {"train": sorted(train, key=natural_key), "val": sorted(val, key=natural_key)}
-
-
-def natural_key(name: str):
-    """Sort key that orders ``DANCE_W_2`` before ``DANCE_W_10``."""
-    import re
-
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def fixed_split(dataset: str) -> dict[str, list[str]]:

@@ -260,7 +260,7 @@ def evaluate_folders(gen_dir, gt_dir, music_dir=None, protocol="tang2018", metri
     ``gt_names``: only GT files with these stems (e.g. a split). ``cache_dir`` defaults to
     :func:`default_cache_dir`.
     """
-    from ..motion import load_motion
+    from ..io import load_motion
 
     def load_dir(d, names=None):
         d = Path(d)

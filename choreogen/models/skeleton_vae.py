@@ -2,7 +2,7 @@
 
 Shapes (B batch, T frames of one window, J joints, D = 2 or 3 coordinates, C latent channels):
 
-    x        (B, T, J, D) joint coordinates, already normalised (see choreogen.repair.normalize:
+    x        (B, T, J, D) joint coordinates, already normalised (see choreogen.tasks.skeleton.normalize:
              per window, centred and divided by the body height, so values are O(1)).
     present  (B, T, J) bool, the confidence mask M of the paper (eq. 5): True = observed.
     z, mu    (B, T, C) one Gaussian latent per frame.
@@ -26,7 +26,7 @@ frames, jitter. This departs from the paper's pure decoder; ``residual=False`` g
 VAE (needed to decode latents without an observation, e.g. for latent diffusion).
 
 ``base="cubic"`` replaces the in-model linear reference by one the caller computes outside the
-model over the whole sequence (``choreogen.repair.baselines.interpolate_cubic``, an Akima spline
+model over the whole sequence (``choreogen.tasks.skeleton.baselines.interpolate_cubic``, an Akima spline
 through the observed frames of each joint: far better than linear interpolation on 30 fps
 motion and not expressible as a cheap batched tensor op); it is then a required argument of
 :meth:`SkeletonVAE.forward`, and the encoder token of a missing joint is the learned missing

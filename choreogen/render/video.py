@@ -85,7 +85,7 @@ def render_motion(motion: Motion, out: str | os.PathLike, music: str | os.PathLi
         check_audio(music)
     src = motion.meta.get("source")
     if motion.positions().shape[-1] == 3:
-        from ..export import to_canonical
+        from ..io.export import to_canonical
 
         motion = to_canonical(motion)
     joints = np.asarray(motion.positions(), np.float64)

@@ -1,7 +1,7 @@
 """Exporting motions: BVH (Blender, MotionBuilder, Maya), AIST++ pickles and the contract npz.
 
 ``export_motion(motion, fmt, out)`` is the one entry point the CLI uses; the per-format writers are
-:func:`choreogen.export.bvh.save_bvh`, :func:`choreogen.export.aistpp.save_aistpp` and
+:func:`choreogen.io.bvh.save_bvh`, :func:`choreogen.io.aistpp.save_aistpp` and
 :func:`choreogen.motion.save_motion`.
 """
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _write(motion: Motion, fmt: str, out, scale: float, keep_fps: bool) -> Path:
         from .aistpp import save_aistpp
 
         return save_aistpp(motion, out, keep_fps=keep_fps)
-    from ..motion.io import save_motion
+    from .core import save_motion
 
     extra = None
     if isinstance(motion.meta.get("filled"), np.ndarray):  # keep the repair mask as its own entry

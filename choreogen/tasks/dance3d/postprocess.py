@@ -9,7 +9,7 @@ under a centimetre per frame of foot sliding. Dances that stay inside the circle
 from __future__ import annotations
 
 import numpy as np
-from ..filters import uniform_filter1d
+from ...filters import uniform_filter1d
 
 
 def containment_shift(root_xz: np.ndarray, radius: float, fps: float, smooth_s: float = 4.0, iters: int = 3) -> np.ndarray:
@@ -58,7 +58,7 @@ def foot_lock_shift(feet: np.ndarray, contacts: np.ndarray, fps: float, max_heig
     horizontal velocity is corrected by minus the mean velocity of the planted feet, and the
     correction is lightly Gaussian-smoothed so the body does not jerk when a contact starts.
     """
-    from ..filters import gaussian_filter1d
+    from ...filters import gaussian_filter1d
 
     v = np.diff(feet[..., [0, 2]], axis=0)  # (T-1, F, 2) metres per frame
     c = contacts > 0.5
@@ -80,7 +80,7 @@ def lock_feet(motion, contacts: np.ndarray):
     the EDGE vector. Only the root trajectory changes (poses are untouched), so the dancer's steps
     carry it across the floor the way real steps do; see :func:`foot_lock_shift`.
     """
-    from ..motion.skeleton import get_skeleton
+    from ...motion.skeleton import get_skeleton
 
     sk = get_skeleton(motion.skeleton)
     j = motion.positions()
@@ -109,7 +109,7 @@ def smooth_features(feats: np.ndarray, sigma: float, n_contact: int = 4, root_si
     4 Hz, while steps left every few frames (a patch-wise output head) lose most of their
     acceleration (tests/test_filters.py: random 5-frame steps, sigma 1.5, 0.23x).
     """
-    from ..filters import gaussian_filter1d
+    from ...filters import gaussian_filter1d
 
     out = np.array(feats, dtype=np.float32, copy=True)
     root_sigma = sigma if root_sigma is None else root_sigma

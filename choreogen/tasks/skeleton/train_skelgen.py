@@ -3,16 +3,16 @@ the pure VAE it needs (stage 1 with ``residual=False``: latents must decode with
 
 Run (2 shared CPU cores: one thread, wall-clock budgets, resumable from ``--out/last.ckpt``):
 
-    python -m choreogen.train.latent_module --layout smpl24 --out runs/skelgen_smpl24 \
+    python -m choreogen.tasks.skeleton.train_skelgen --layout smpl24 --out runs/skelgen_smpl24 \
         --vae-minutes 4 --minutes 5
-    python -m choreogen.train.latent_module --layout coco17 --out runs/skelgen_coco17 \
+    python -m choreogen.tasks.skeleton.train_skelgen --layout coco17 --out runs/skelgen_coco17 \
         --vae runs/skelgen_coco17/vae.safetensors --minutes 5      # reuse a trained pure VAE
 
 Data (music-paired, so Tang2018 only: AIST++ keypoints2d come without their music): the Tang2018
 *train* split (choreogen/data/splits/tang2018.json) as canonical 3D SMPL-24 joints at 30 fps
 (``smpl24``), or the same dances seen by ``--cameras`` random perspective cameras as 2D COCO-17
 pixels (``coco17``); the music features of each dance's mp3 at 30 fps (default kind
-"baseline35+mel", 115-D). Windows are normalised as for repair (choreogen.repair.normalize: 2D
+"baseline35+mel", 115-D). Windows are normalised as for repair (choreogen.tasks.skeleton.normalize: 2D
 centred on the window and divided by the sequence's body height, 3D x/z-centred, metres), 3D
 windows rotated about y, 2D windows mirrored (music unchanged).
 
@@ -20,7 +20,7 @@ Stage 2: the frozen VAE encodes each window to per-frame means mu (B, W, C), sta
 channel with statistics of 512 training windows; a DanceDenoiser (motion_dim = C) learns to predict
 x0 from q(x_t | x0) on the cosine schedule, conditioned on standardised music, with 10 % condition
 dropout (classifier-free guidance). Loss: MSE on x0 + ``--vel`` x MSE on its frame differences.
-Output ``--out/model.safetensors`` (choreogen.repair.generate.save_skelgen: VAE + denoiser + stats,
+Output ``--out/model.safetensors`` (choreogen.tasks.skeleton.generate.save_skelgen: VAE + denoiser + stats,
 JSON configs in the metadata). DDP-ready: no global state, Lightning's sampler.
 """
 from __future__ import annotations
@@ -34,9 +34,9 @@ import lightning as L
 import numpy as np
 import torch
 
-from ..diffusion.schedule import NoiseSchedule
-from ..models.denoiser import DanceDenoiser, DenoiserConfig
-from ..models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig
+from ...diffusion.schedule import NoiseSchedule
+from ...models.denoiser import DanceDenoiser, DenoiserConfig
+from ...models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig
 
 NO_DAMAGE = dict(random_rate_max=0.0, p_limb=0.0, p_frames=0.0, p_swap=0.0, p_leave=0.0, jitter_sigma_max=0.0,
                  outlier_rate=0.0)
@@ -45,12 +45,12 @@ NO_DAMAGE = dict(random_rate_max=0.0, p_limb=0.0, p_frames=0.0, p_swap=0.0, p_le
 class MusicWindows(torch.utils.data.Dataset):
     """Random (motion, music) windows. Item ``i`` of epoch ``e`` uses ``default_rng((seed, e, i))``.
 
-    seqs: list of choreogen.repair.data.Sequence (joints (T, J, D)); music: list of (T, Da) float32
+    seqs: list of choreogen.tasks.skeleton.data.Sequence (joints (T, J, D)); music: list of (T, Da) float32
     at the same fps. Items: x (W, J, D) normalised joints, valid (W, J) bool, music (W, Da).
     """
 
     def __init__(self, seqs, music, skeleton, window: int, length: int, seed: int = 0):
-        from ..repair.damage import body_scale
+        from .damage import body_scale
 
         keep = [i for i, s in enumerate(seqs) if len(s.joints) >= window]
         if not keep:
@@ -70,7 +70,7 @@ class MusicWindows(torch.utils.data.Dataset):
         return self.length
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        from ..repair.normalize import normalize, window_center
+        from .normalize import normalize, window_center
 
         rng = np.random.default_rng((self.seed, self.epoch, i))
         k = int(rng.choice(len(self.seqs), p=self.p))
@@ -156,8 +156,8 @@ class LatentDiffusionModule(L.LightningModule):
 
 def load_paired(layout: str, split: str, kind: str, cameras: int = 4, seed: int = 0, shared: Path | None = None):
     """(sequences, music feature arrays) of the Tang2018 ``split`` for ``layout`` (see module doc)."""
-    from ..audio import music_features
-    from ..repair import data as rd
+    from ...audio import music_features
+    from . import data as rd
 
     shared = shared or Path(__file__).resolve().parents[2].parent / "shared" / "data"
     folder = shared / "tang2018"
@@ -177,10 +177,10 @@ def load_paired(layout: str, split: str, kind: str, cameras: int = 4, seed: int 
 def train_vae(seqs, skeleton, dim: int, out: Path, minutes: float, window: int, latent: int, d_model: int,
               batch: int, seed: int):
     """Stage 1: pure VAE (residual=False, masking) on clean windows with VAEModule; returns the model."""
-    from ..repair.checkpoint import save_vae
-    from ..repair.damage import DamageConfig
-    from ..repair.data import DamagedWindows
-    from .vae_module import VAEModule
+    from .checkpoint import save_vae
+    from .damage import DamageConfig
+    from .data import DamagedWindows
+    from .train_repair import VAEModule
 
     steps = 3000
     ds = DamagedWindows(seqs, skeleton, window, steps * batch, damage=DamageConfig(**NO_DAMAGE), seed=seed)
@@ -202,7 +202,7 @@ def train_vae(seqs, skeleton, dim: int, out: Path, minutes: float, window: int, 
 
 def _safe_resume() -> dict:
     """Lightning resumes ``last.ckpt`` with ``torch.load(weights_only=True)`` (no code runs)."""
-    from .run import _fit_accepts_weights_only
+    from ..dance3d.train import _fit_accepts_weights_only
 
     return {"weights_only": True} if _fit_accepts_weights_only() else {}
 
@@ -233,9 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     L.seed_everything(a.seed, workers=True)
-    from ..motion.skeleton import get_skeleton
-    from ..repair.checkpoint import load_vae
-    from ..repair.generate import SkelGen, save_skelgen
+    from ...motion.skeleton import get_skeleton
+    from .checkpoint import load_vae
+    from .generate import SkelGen, save_skelgen
 
     sk = get_skeleton(a.layout)
     dim = 2 if a.layout == "coco17" else 3

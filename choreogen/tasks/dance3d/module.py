@@ -7,12 +7,12 @@ import lightning as L
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from ..diffusion.losses import make_strategy, motion_loss_terms
-from ..diffusion.precond import precondition
-from ..diffusion.schedule import NoiseSchedule
-from ..models.denoiser import DanceDenoiser
-from ..motion.representation import Normalizer, mirror_features
-from ..motion.skeleton import get_skeleton
+from ...diffusion.losses import make_strategy, motion_loss_terms
+from ...diffusion.precond import precondition
+from ...diffusion.schedule import NoiseSchedule
+from ...models.denoiser import DanceDenoiser
+from ...motion.representation import Normalizer, mirror_features
+from ...motion.skeleton import get_skeleton
 from .config import GeneratorConfig
 
 

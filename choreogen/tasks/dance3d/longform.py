@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..diffusion.sampler import ddim_sample
-from ..diffusion.schedule import NoiseSchedule
-from ..motion.representation import N_CONTACT, Normalizer
+from ...diffusion.sampler import ddim_sample
+from ...diffusion.schedule import NoiseSchedule
+from ...motion.representation import N_CONTACT, Normalizer
 
 RX, RZ = N_CONTACT, N_CONTACT + 2  # root x and z columns
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..fileio import atomic_path, require_file
-from .sequence import Motion
-from .skeleton import SKELETONS, skeleton_for_joint_count
+from ..motion.sequence import Motion
+from ..motion.skeleton import SKELETONS, skeleton_for_joint_count
 
 CONTRACT_VERSION = 1
 
@@ -125,7 +125,7 @@ def load_motion(path: str | os.PathLike) -> Motion:
     """
     p = Path(path)
     if p.is_dir():
-        from ..data.formats import load_keypoint_folder
+        from .formats import load_keypoint_folder
 
         return load_keypoint_folder(p)
     require_file(p, "motion file")
@@ -133,19 +133,19 @@ def load_motion(path: str | os.PathLike) -> Motion:
     if suf == ".npz":
         return load_npz(p)
     if suf == ".pkl":
-        from ..data.formats import load_pickle_motion
+        from .formats import load_pickle_motion
 
         return load_pickle_motion(p)
     if suf == ".npy":
-        from ..data.formats import load_finedance_npy
+        from .formats import load_finedance_npy
 
         return load_finedance_npy(p)
     if suf == ".bvh":
-        from ..export.bvh import load_bvh
+        from .bvh import load_bvh
 
         return load_bvh(p)
     if suf in (".json", ".csv"):
-        from ..data.formats import load_keypoint_file
+        from .formats import load_keypoint_file
 
         return load_keypoint_file(p)
     raise InputError(

@@ -38,13 +38,13 @@ def damage_condition(valid: np.ndarray, kind: str, level: float, seed: int, run:
 def _window_features(seqs: list[np.ndarray], dim: int, win: int) -> np.ndarray:
     feats = []
     if dim == 3:
-        from ..eval.features import kinetic_features
+        from ...eval.features import kinetic_features
 
         for s in seqs:
             for t in range(0, len(s) - win + 1, win):
                 feats.append(kinetic_features(s[t:t + win][None])[0])
     else:
-        from ..eval.recon import keypoint_features_2d
+        from ...eval.recon import keypoint_features_2d
 
         for s in seqs:
             for t in range(0, len(s) - win + 1, win):
@@ -58,8 +58,8 @@ def evaluate(seqs, methods: dict[str, Method], conditions: list[tuple[str, float
 
     ``conditions``: list of (kind, level, run). Returns {condition: {method: metrics}}.
     """
-    from ..eval.fid import fid as fid_fn
-    from ..eval.recon import dancefusion_diversity, masked_errors
+    from ...eval.fid import fid as fid_fn
+    from ...eval.recon import dancefusion_diversity, masked_errors
 
     dim = seqs[0][0].shape[-1]
     scales = [body_scale(j, v) if dim == 2 else 1.0 for j, v in seqs]
@@ -121,7 +121,7 @@ def real_detector_test(seqs_conf, methods: dict[str, Method], skeleton, good: fl
 def vae_method(model, window: int | None = None) -> Method:
     """Wrap a SkeletonVAE as a method: the model's estimate of every joint (only hidden joints
     are scored by :func:`evaluate`)."""
-    from .pipeline import reconstruct
+    from .repair import reconstruct
 
     def fn(x, obs):
         return reconstruct(model, x, obs, window)

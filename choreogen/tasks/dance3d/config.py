@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 
-from ..errors import ConfigError
-from ..models.denoiser import DenoiserConfig
+from ...errors import ConfigError
+from ...models.denoiser import DenoiserConfig
 
 
 @dataclass

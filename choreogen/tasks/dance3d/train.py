@@ -19,7 +19,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
-from ..errors import ConfigError, InputError
+from ...errors import ConfigError, InputError
 from .checkpoint import save_generator
 from .config import GeneratorConfig
 from .module import DanceDiffusionModule
@@ -30,7 +30,7 @@ def fit_normalizer(dataset, batch: int = 256, mirror_skeleton=None) -> tuple[tor
 
     ``mirror_skeleton``: also cover the windows' left/right mirror images (mirror augmentation),
     so augmented windows stay inside [-1, 1] after normalisation."""
-    from ..motion.representation import mirror_features
+    from ...motion.representation import mirror_features
 
     lo = hi = None
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=False)
@@ -94,7 +94,7 @@ def train_generator(
     ``init``: start from the weights (and normaliser) of an exported generator checkpoint, e.g. to
     continue training the bundled model; its architecture and feature settings are used.
     """
-    from ..data.windows import PreparedWindows, load_manifest
+    from ...data.windows import PreparedWindows, load_manifest
 
     data_dir, out = Path(data_dir), Path(out_dir)
     if not (data_dir / "manifest.json").exists():
@@ -137,7 +137,7 @@ def train_generator(
         module.model.load_state_dict(init_gen.model.state_dict())
         module.ema.module.load_state_dict(init_gen.model.state_dict())
     else:
-        from ..motion.skeleton import get_skeleton
+        from ...motion.skeleton import get_skeleton
 
         lo, hi = fit_normalizer(train_ds, mirror_skeleton=get_skeleton(cfg.skeleton) if cfg.train.mirror_prob > 0 else None)
         module = DanceDiffusionModule(cfg.to_dict(), lo, hi)

@@ -15,32 +15,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import ConfigError, InputError
-from ..diffusion.precond import precondition
-from ..diffusion.schedule import NoiseSchedule
-from ..motion.representation import N_CONTACT, decode_to_smpl
-from ..motion.sequence import Motion
-from ..motion.skeleton import get_skeleton
-from ..train.checkpoint import LoadedGenerator, load_generator
+from ...errors import ConfigError, InputError
+from ...diffusion.precond import precondition
+from ...diffusion.schedule import NoiseSchedule
+from ...motion.representation import N_CONTACT, decode_to_smpl
+from ...motion.sequence import Motion
+from ...motion.skeleton import get_skeleton
+from .checkpoint import DEFAULT, LoadedGenerator, load_generator
 from .longform import LongformSampler, WindowPlan
 
 MIN_SONG_SECONDS = 1.0
-ASSET_MODEL = Path(__file__).resolve().parents[1] / "assets" / "models" / "generator.safetensors"
-_CACHE: dict[tuple[str, str], LoadedGenerator] = {}
 
 
-def default_checkpoint() -> Path:
-    return Path(os.environ.get("CHOREOGEN_MODEL", ASSET_MODEL))
+def default_checkpoint() -> str | Path:
+    """``$CHOREOGEN_MODEL`` if set, else the bundled "dance3d" model."""
+    return os.environ.get("CHOREOGEN_MODEL") or DEFAULT
 
 
 def get_generator(checkpoint: str | os.PathLike | None = None, device: str = "cpu") -> LoadedGenerator:
-    p = Path(checkpoint) if checkpoint else default_checkpoint()
-    key = (str(p.resolve()), str(device))
-    if key not in _CACHE:
-        if not p.exists():
-            raise InputError("model checkpoint not found", p)
-        _CACHE[key] = load_generator(p, device=device)
-    return _CACHE[key]
+    """A bundled name or checkpoint path (None: :func:`default_checkpoint`) -> the loaded model (cached)."""
+    return load_generator(checkpoint or default_checkpoint(), device=device)
 
 
 @dataclass
@@ -48,7 +42,7 @@ class Constraint:
     """Editing constraint in global (canonical, 30 fps) feature space.
 
     known: (T, D) un-normalised features; mask: (T, D) in {0, 1}. Build with
-    :mod:`choreogen.generation.editing`.
+    :mod:`choreogen.tasks.dance3d.editing`.
     """
 
     known: torch.Tensor
@@ -103,18 +97,18 @@ def generate_dance(
     Returns a canonical 30 fps :class:`Motion` with SMPL ``poses``/``trans`` and FK ``joints``.
     ``overlap``: fraction of a window shared with the next one (0 < overlap < 1).
     ``stage_radius``: keep the dancer within this many metres of the start (slow correction, see
-    :func:`choreogen.generation.postprocess.contain`); None disables it (editing constraints
+    :func:`choreogen.tasks.dance3d.postprocess.contain`); None disables it (editing constraints
     always disable it, so given positions are kept).
     ``foot_lock``: cancel the sliding of feet the model itself marks as planted by correcting the
-    root trajectory (:func:`choreogen.generation.postprocess.lock_feet`; poses untouched; off for
+    root trajectory (:func:`choreogen.tasks.dance3d.postprocess.lock_feet`; poses untouched; off for
     editing constraints).
     ``smooth``: Gaussian sigma in frames applied over time to the generated root and rotations
-    before decoding (:func:`choreogen.generation.postprocess.smooth_features`); None = the
+    before decoding (:func:`choreogen.tasks.dance3d.postprocess.smooth_features`); None = the
     checkpoint's default (``diffusion.smooth``), 0 = off. ``smooth_root``: the same for the root
     position (None = the checkpoint's ``diffusion.smooth_root``, or ``smooth`` if that is 0).
     Given values of an editing constraint are restored afterwards.
     """
-    from ..audio import load_audio, music_features
+    from ...audio import load_audio, music_features
 
     t0 = time.perf_counter()
     if device.startswith("cuda") and not torch.cuda.is_available():

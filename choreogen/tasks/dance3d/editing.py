@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import ConfigError, InputError
-from ..motion.representation import N_CONTACT, encode, feature_dim
-from ..motion.sequence import Motion
-from ..motion.skeleton import get_skeleton
+from ...errors import ConfigError, InputError
+from ...motion.representation import N_CONTACT, encode, feature_dim
+from ...motion.sequence import Motion
+from ...motion.skeleton import get_skeleton
 from .pipeline import Constraint
 
 UPPER = ["spine1", "spine2", "spine3", "neck", "left_collar", "right_collar", "head", "left_shoulder",

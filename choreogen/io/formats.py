@@ -4,7 +4,7 @@
   AIST++ ``keypoints2d`` pickles (read with a restricted, data-only unpickler);
 * :func:`load_finedance_npy` -- FineDance ``motion/NNN.npy`` (T, 315) or (T, 319);
 * :func:`load_keypoint_folder`, :func:`load_keypoint_file` -- OpenPose / COCO / MediaPipe
-  keypoints (implemented in :mod:`choreogen.data.keypoints`).
+  keypoints (implemented in :mod:`choreogen.io.keypoints`).
 
 Results are validated but keep the source frame rate and frame; callers resample/canonicalise.
 """
@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..fileio import require_file
 from ..motion import Motion
 from ..motion.rotations import matrix_to_axis_angle, sixd_to_matrix
-from .datasets import AUDIO_EXTS, aistpp_genre, aistpp_music_name, finedance_genre
+from .naming import AUDIO_EXTS, aistpp_genre, aistpp_music_name, finedance_genre
 from .keypoints import load_keypoint_file, load_keypoint_folder
 from .safe_pickle import safe_load_pickle
 

@@ -13,7 +13,7 @@ A song becomes a 2D COCO-17 or 3D SMPL-24 skeleton dance in four steps:
    centred on the window, y = height above the floor);
 4. windows are stitched into one sequence (:func:`stitch_windows`).
 
-Why not :class:`choreogen.generation.longform.LongformSampler`: it shifts root x/z in columns 4
+Why not :class:`choreogen.tasks.dance3d.longform.LongformSampler`: it shifts root x/z in columns 4
 and 6 of an un-normalised EDGE vector, but a latent has no root columns, and each VAE window has
 its own centre (its latents encode positions relative to the window's mean). Windows are
 therefore decoded separately and joined by :func:`stitch_windows`: each window is translated so
@@ -42,88 +42,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import ConfigError, InputError
-from ..fileio import atomic_path
-from ..models.denoiser import DanceDenoiser, DenoiserConfig
-from ..models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig
-from ..motion.sequence import Motion
+from ... import checkpoints
+from ...errors import ConfigError, InputError
+from ...motion.sequence import Motion
+from .checkpoint import SkelGen, load_skelgen, save_skelgen  # noqa: F401  (public names of this module)
 
-FORMAT = "choreogen.skelgen"
-VERSION = "1"
 MODELS = {"skeleton2d": "coco17", "skeleton3d": "smpl24"}
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
+ASSETS = checkpoints.ASSET_DIR
 MIN_SONG_SECONDS = 1.0
 IMAGE_SIZE = 512  # 2D output: pixels of a square image, dancer centred
 BODY_PX = 0.55 * IMAGE_SIZE  # body height in that image
 
 
-@dataclass
-class SkelGen:
-    """A loaded generator: pure VAE + latent denoiser + statistics + info (see module doc).
-
-    stats: music_mean/music_std (Da,), latent_mean/latent_std (C,) float32 tensors.
-    info: skeleton, dim, fps, window, overlap, music_kind, num_steps, schedule, guidance, ...
-    """
-
-    vae: SkeletonVAE
-    denoiser: DanceDenoiser
-    stats: dict
-    info: dict
-
-
 def default_checkpoint(model: str) -> Path:
+    """Path of the bundled skeleton generator ``model`` (skeleton2d | skeleton3d)."""
     if model not in MODELS:
         raise ConfigError(f"unknown skeleton model {model!r} (choose skeleton2d or skeleton3d)")
-    return ASSETS / f"skelgen_{MODELS[model]}.safetensors"
-
-
-def save_skelgen(gen: SkelGen, path: str | os.PathLike, half: bool = False) -> Path:
-    """Write a :class:`SkelGen` atomically (``half``: float16 weights, loaded back as float32)."""
-    from safetensors.torch import save_file
-
-    def cvt(v):
-        v = v.detach().cpu()
-        return (v.half() if half and v.is_floating_point() else v).contiguous()
-
-    sd = {f"vae.{k}": cvt(v) for k, v in gen.vae.state_dict().items()}
-    sd.update({f"denoiser.{k}": cvt(v) for k, v in gen.denoiser.state_dict().items()})
-    sd.update({f"stats.{k}": v.detach().float().cpu().contiguous() for k, v in gen.stats.items()})
-    meta = {"format": FORMAT, "version": VERSION, "vae_config": json.dumps(gen.vae.cfg.to_dict()),
-            "denoiser_config": json.dumps(gen.denoiser.cfg.to_dict()), "info": json.dumps(gen.info, default=str)}
-    with atomic_path(path, suffix=".safetensors") as tmp:
-        save_file(sd, str(tmp), metadata=meta)
-    return Path(path)
-
-
-_CACHE: dict[str, SkelGen] = {}
-
-
-def load_skelgen(path: str | os.PathLike) -> SkelGen:
-    """Read a checkpoint written by :func:`save_skelgen` (models in eval mode). Cached by path."""
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("skeleton generation checkpoint not found", p)
-    key = f"{p.resolve()}:{p.stat().st_mtime_ns}"
-    if key in _CACHE:
-        return _CACHE[key]
-    from .checkpoint import read_safetensors
-
-    meta, sd = read_safetensors(p)
-    if meta.get("format") != FORMAT:
-        raise InputError(f"not a skeleton-generation checkpoint (format={meta.get('format')!r})", p)
-    try:
-        vae = SkeletonVAE(SkeletonVAEConfig.from_dict(json.loads(meta["vae_config"])))
-        dcfg = json.loads(meta["denoiser_config"])
-        den = DanceDenoiser(DenoiserConfig(**{k: v for k, v in dcfg.items() if k in DenoiserConfig.__dataclass_fields__}))
-        part = lambda pre: {k[len(pre):]: v.float() for k, v in sd.items() if k.startswith(pre)}  # noqa: E731
-        vae.load_state_dict(part("vae."))
-        den.load_state_dict(part("denoiser."))
-    except (KeyError, RuntimeError, TypeError, json.JSONDecodeError) as e:
-        raise InputError(f"checkpoint weights do not match its config ({str(e).splitlines()[0]})", p) from None
-    gen = SkelGen(vae.eval(), den.eval(), part("stats."), json.loads(meta.get("info", "{}")))
-    _CACHE[key] = gen
-    return gen
+    return checkpoints.BUNDLED[model].path
 
 
 # ------------------------------------------------------------------------------------ sampling
@@ -140,7 +75,7 @@ def sample_latents(denoise, n_windows: int, window: int, overlap: int, channels:
     window k+1's first ``overlap`` frames are inpainted with window k's last ones (current x0
     prediction, every step); without, windows are sampled independently (joined by
     :func:`stitch_windows` only)."""
-    from ..diffusion.sampler import ddim_sample
+    from ...diffusion.sampler import ddim_sample
 
     S = window - overlap
 
@@ -198,8 +133,8 @@ def generate_latent_windows(gen: SkelGen, music: np.ndarray, seed: int = 0, step
                             guidance: float | None = None) -> tuple[np.ndarray, list[int]]:
     """Music features (T, Da) at the model fps -> decoded windows (K, W, J, D) in window-local
     normalised units and their start frames. Deterministic for a seed on CPU."""
-    from ..diffusion.sampler import guided_denoiser
-    from ..diffusion.schedule import NoiseSchedule
+    from ...diffusion.sampler import guided_denoiser
+    from ...diffusion.schedule import NoiseSchedule
 
     info = gen.info
     W, O = int(info["window"]), int(info["overlap"])
@@ -246,7 +181,7 @@ def generate_skeleton(song: str | os.PathLike, model: str = "skeleton2d", second
     """
     from scipy.ndimage import gaussian_filter1d
 
-    from ..audio import load_audio, music_features
+    from ...audio import load_audio, music_features
 
     if model not in MODELS:
         raise ConfigError(f"unknown skeleton model {model!r} (choose skeleton2d or skeleton3d)")

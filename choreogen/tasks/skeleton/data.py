@@ -20,14 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..motion.skeleton import Skeleton
+from ...motion.skeleton import Skeleton
 from .baselines import interpolate_cubic
 from .damage import DamageConfig, body_scale, simulate
 from .normalize import normalize, window_center
 
 CONF_PRESENT = 0.3  # AIST++ detector confidence below this = missing
 AIST_HELDOUT = ("ch07", "ch08")
-SPLIT_FILE = Path(__file__).resolve().parents[1] / "data" / "splits" / "tang2018.json"
 
 
 @dataclass
@@ -44,10 +43,10 @@ class Sequence:
 def aist_sequences(folder: str | Path, heldout: bool = False, min_conf: float = CONF_PRESENT) -> list[Sequence]:
     """All views of the AIST++ keypoints2d pickles in ``folder`` (train or held-out part).
 
-    Uses :func:`choreogen.data.formats.load_pickle_motion` (one call per view). Joints are pixels;
+    Uses :func:`choreogen.io.formats.load_pickle_motion` (one call per view). Joints are pixels;
     ``valid`` = confidence >= ``min_conf``.
     """
-    from ..data.formats import load_pickle_motion
+    from ...io.formats import load_pickle_motion
 
     out = []
     for p in sorted(Path(folder).glob("*.pkl")):
@@ -62,8 +61,10 @@ def aist_sequences(folder: str | Path, heldout: bool = False, min_conf: float = 
 
 # ---------------------------------------------------------------------------------- Tang2018 3D
 def tang_split(split: str) -> list[str]:
-    """Sequence names of the fixed Tang2018 split (``train`` or ``val``)."""
-    return list(json.loads(SPLIT_FILE.read_text())[split])
+    """Sequence names of the fixed Tang2018 split (``train`` or ``val``; :func:`choreogen.data.splitting.fixed_split`)."""
+    from ...data.splitting import fixed_split
+
+    return fixed_split("tang2018")[split]
 
 
 def tang_sequences(folder: str | Path, split: str, fps: float = 30.0, with_rotations: bool = False):
@@ -72,9 +73,9 @@ def tang_sequences(folder: str | Path, split: str, fps: float = 30.0, with_rotat
     With ``with_rotations`` also returns the (T, 24, 3, 3) world rotations per sequence (for
     :func:`project_coco17`).
     """
-    from ..motion import load_motion
-    from ..motion.fk import forward_kinematics
-    from ..motion.rotations import axis_angle_to_matrix, wrap_axis_angle_np
+    from ...io import load_motion
+    from ...motion.fk import forward_kinematics
+    from ...motion.rotations import axis_angle_to_matrix, wrap_axis_angle_np
 
     seqs, rots = [], []
     for name in tang_split(split):
@@ -150,13 +151,13 @@ class DamagedWindows(torch.utils.data.Dataset):
     Each item is a dict of float32/bool tensors:
         x (W, J, D) damaged input (0 where hidden), present (W, J) observed mask,
         target (W, J, D) clean joints, valid (W, J) joints that exist in the ground truth.
-    All in normalised units (:mod:`choreogen.repair.normalize`); 2D windows are randomly mirrored
+    All in normalised units (:mod:`choreogen.tasks.skeleton.normalize`); 2D windows are randomly mirrored
     (x flipped, left/right swapped), 3D windows randomly rotated about the vertical axis.
     ``strides`` picks a temporal subsampling per window (e.g. (1, 2) turns 60 fps data into 60
     and 30 fps examples).
 
     With ``base="cubic"`` each item also has ``base`` (W, J, D): the Akima interpolation
-    (:func:`choreogen.repair.baselines.interpolate_cubic`) of the damaged joints, computed over
+    (:func:`choreogen.tasks.skeleton.baselines.interpolate_cubic`) of the damaged joints, computed over
     the window plus ``margin`` damaged frames on each side and then cropped -- as at repair time,
     where it is computed over the whole sequence, so gaps may cross the window border.
     """

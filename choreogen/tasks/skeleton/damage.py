@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..motion.skeleton import Skeleton
+from ...motion.skeleton import Skeleton
 
 _HEAD = ("nose", "eye", "ear", "face", "mouth", "head")
 _ARM = ("shoulder", "elbow", "wrist", "hand", "collar", "pinky", "index", "thumb")

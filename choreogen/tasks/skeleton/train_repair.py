@@ -2,8 +2,8 @@
 
 Run (2 CPU cores are shared: one thread, a wall-clock budget, resumable):
 
-    python -m choreogen.train.vae_module --layout smpl24 --out runs/repair_smpl24 --minutes 22 --steps 2900
-    python -m choreogen.train.vae_module --layout coco17 --out runs/repair_coco17 --minutes 22 --steps 2600 --cameras 3
+    python -m choreogen.tasks.skeleton.train_repair --layout smpl24 --out runs/repair_smpl24 --minutes 22 --steps 2900
+    python -m choreogen.tasks.skeleton.train_repair --layout coco17 --out runs/repair_coco17 --minutes 22 --steps 2600 --cameras 3
     # ablations of Table 3: --loss mse / --no-masking (with --base linear --no-cond-decoder: the
     # earlier recipe); resume: the same command again
 
@@ -14,9 +14,9 @@ collapsed the posterior, see docs/REPAIR.md), L1 with hidden joints weighted 4x.
 
 Data: ``coco17`` = AIST++ keypoints2d train sequences (all views, real detector confidences) plus
 Tang2018 train dances projected through random cameras; ``smpl24`` = Tang2018 train dances as
-canonical 3D joints at 30 fps. Every window gets simulated damage (choreogen.repair.damage).
+canonical 3D joints at 30 fps. Every window gets simulated damage (choreogen.tasks.skeleton.damage).
 Outputs in ``--out``: Lightning ``last.ckpt`` (resume state, never shipped) and
-``model.safetensors`` (weights + JSON config in the metadata; see choreogen.repair.checkpoint).
+``model.safetensors`` (weights + JSON config in the metadata; see choreogen.tasks.skeleton.checkpoint).
 DDP-ready: the module holds no global state and the sampler is Lightning's.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from ..models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig, kl_divergence, masked_recon_loss
+from ...models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig, kl_divergence, masked_recon_loss
 
 
 class VAEModule(L.LightningModule):
@@ -38,7 +38,7 @@ class VAEModule(L.LightningModule):
     ``hidden_weight``: joints hidden by the damage count this many times more in the recon loss
     than observed ones (the repair is judged on the hidden joints).
 
-    Batches are dicts from :class:`choreogen.repair.data.DamagedWindows`.
+    Batches are dicts from :class:`choreogen.tasks.skeleton.data.DamagedWindows`.
     """
 
     def __init__(self, model_cfg: dict, loss: str = "mse", beta: float = 1e-4, lr: float = 1e-3,
@@ -93,11 +93,11 @@ def build_datasets(layout: str, window: int, n_train: int, n_val: int, seed: int
                    damage=None, base: str = "linear", margin: int = 0, cameras: int = 1):
     """(train DamagedWindows, val DamagedWindows, info dict) for ``coco17`` or ``smpl24``.
 
-    ``damage``: a :class:`choreogen.repair.damage.DamageConfig` (default one if None); ``base`` /
-    ``margin``: see :class:`choreogen.repair.data.DamagedWindows`; ``cameras``: random cameras per
+    ``damage``: a :class:`choreogen.tasks.skeleton.damage.DamageConfig` (default one if None); ``base`` /
+    ``margin``: see :class:`choreogen.tasks.skeleton.data.DamagedWindows`; ``cameras``: random cameras per
     Tang2018 train dance for ``coco17``."""
-    from ..motion.skeleton import get_skeleton
-    from ..repair import data as rd
+    from ...motion.skeleton import get_skeleton
+    from . import data as rd
 
     shared = shared or Path(__file__).resolve().parents[2].parent / "shared" / "data"
     sk = get_skeleton(layout)
@@ -128,7 +128,7 @@ def build_datasets(layout: str, window: int, n_train: int, n_val: int, seed: int
 
 def _safe_resume() -> dict:
     """Lightning resumes ``last.ckpt`` with ``torch.load(weights_only=True)`` (no code runs)."""
-    from .run import _fit_accepts_weights_only
+    from ..dance3d.train import _fit_accepts_weights_only
 
     return {"weights_only": True} if _fit_accepts_weights_only() else {}
 
@@ -164,9 +164,9 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     L.seed_everything(a.seed, workers=True)
-    from ..repair.checkpoint import save_vae
+    from .checkpoint import save_vae
 
-    from ..repair.damage import DamageConfig
+    from .damage import DamageConfig
 
     dmg = DamageConfig(p_jitter=a.p_jitter, p_frames=a.p_frames, frame_run_max=a.frame_run_max, frame_rate_max=0.3)
     tr, va, info = build_datasets(a.layout, a.window, a.steps * a.batch, 256, a.seed, damage=dmg, base=a.base,

@@ -32,7 +32,7 @@ from ..errors import InputError
 from ..fileio import require_file
 from ..motion import Motion
 from ..motion.skeleton import get_skeleton
-from .splitting import natural_key
+from .naming import natural_key
 
 # COCO-18 (OpenPose COCO model) index -> BODY_25 index
 COCO18_TO_BODY25 = [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]

@@ -5,7 +5,7 @@
 1. presence mask M (T, J) = confidence >= ``min_conf`` (all joints when no confidence is given)
    and finite coordinates;
 2. the sequence is cut into windows of the model's length with 50 % overlap (the last window is
-   aligned to the end); each window is normalised (:mod:`choreogen.repair.normalize`: 2D by the
+   aligned to the end); each window is normalised (:mod:`choreogen.tasks.skeleton.normalize`: 2D by the
    sequence's body height and the window centre, 3D by the window centre in x/z and the floor
    height), encoded with the mask, decoded from the latent mean (for a ``base="cubic"`` model the
    correction is added to the Akima interpolation of the whole sequence, cut and normalised like
@@ -26,13 +26,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import ConfigError, InputError
-from ..motion import Motion
+from ... import checkpoints
+from ...errors import ConfigError, InputError
+from ...motion import Motion
 from .baselines import interpolate_cubic
 from .damage import body_scale
 from .normalize import denormalize, normalize, window_center
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "models"
+ASSETS = checkpoints.ASSET_DIR
 SHIPPED = {"coco17": "repair_coco17.safetensors", "smpl24": "repair_smpl24.safetensors"}
 DEFAULT_MIN_CONF = 0.3
 VIA_COCO17 = ("body25", "openpose137", "mediapipe33")  # 2D layouts that contain the 17 COCO joints
@@ -60,24 +61,15 @@ def default_checkpoint(skeleton: str) -> Path:
     """Path of the shipped model for a layout; ConfigError when none ships."""
     if skeleton not in SHIPPED:
         raise ConfigError(f"no shipped repair model for the '{skeleton}' layout (shipped: "
-                          f"{', '.join(SHIPPED)}); train one with python -m choreogen.train.vae_module "
-                          "and pass --checkpoint")
-    p = ASSETS / SHIPPED[skeleton]
-    if not p.is_file():
-        raise ConfigError(f"the shipped repair model is missing from the installation: {p}")
-    return p
-
-
-_MODEL_CACHE: dict[str, tuple] = {}
+                          f"{', '.join(SHIPPED)}); train one with `choreogen train-repair` and pass --checkpoint")
+    return checkpoints.resolve(f"repair-{skeleton}", "skeleton.repair")
 
 
 def load_model(checkpoint: str | os.PathLike):
+    """(model, info) of a repair checkpoint; cached (:func:`choreogen.checkpoints.load_model`)."""
     from .checkpoint import load_vae
 
-    key = str(Path(checkpoint).resolve())
-    if key not in _MODEL_CACHE:
-        _MODEL_CACHE[key] = load_vae(checkpoint)
-    return _MODEL_CACHE[key]
+    return load_vae(checkpoint)
 
 
 def _windows(T: int, W: int) -> list[int]:
@@ -150,7 +142,7 @@ def _via_coco17(motion: Motion, checkpoint, min_conf: float, tolerance: float) -
     """BODY_25 / OpenPose-137 / MediaPipe-33 with the COCO-17 model: the 17 COCO joints (found by
     name in every one of these layouts) are repaired by the model; the other joints (feet, hands,
     face, neck, mid-hip) are filled by linear interpolation over time and smoothed like the rest."""
-    from ..motion.skeleton import get_skeleton
+    from ...motion.skeleton import get_skeleton
     from .baselines import interpolate_linear
 
     names = motion.skel.joint_names
@@ -233,7 +225,7 @@ def repair_motion(motion: Motion, checkpoint: str | os.PathLike | None = None, m
 def repair_file(path: str | os.PathLike, out: str | os.PathLike, checkpoint=None, min_conf: float = DEFAULT_MIN_CONF,
                 tolerance: float = 0.03) -> tuple[Motion, Path]:
     """Load any keypoint/motion file, repair it, write the contract npz (with ``filled``) atomically."""
-    from ..motion import load_motion, save_motion
+    from ...io import load_motion, save_motion
 
     m = load_motion(path)
     m.meta.setdefault("source", str(path))

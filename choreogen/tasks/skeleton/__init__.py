@@ -1,0 +1,22 @@
+"""Skeleton repair and audio-driven skeleton generation (DanceFusion).
+
+* :mod:`.damage` -- realistic detector damage (training pairs and test conditions);
+* :mod:`.baselines` -- linear / Akima interpolation and Savitzky-Golay smoothing;
+* :mod:`.repair` -- ``RepairPipeline`` / :func:`repair_motion` / :func:`repair_file` with a trained VAE;
+* :mod:`.generate` -- ``SkeletonPipeline`` / :func:`generate_skeleton`: song -> skeleton dance by
+  latent diffusion;
+* :mod:`.train_repair`, :mod:`.train_skelgen` -- their Lightning modules and training recipes.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {"generate_skeleton": "generate", "SkeletonPipeline": "generate",
+            "repair_motion": "repair", "repair_file": "repair", "RepairPipeline": "repair"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Training room: one Lightning runner for every model (see runner.py)."""
