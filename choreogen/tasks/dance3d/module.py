@@ -1,11 +1,8 @@
 """LightningModule for the dance diffusion generator (training step, EMA, validation)."""
 from __future__ import annotations
 
-import math
-
 import lightning as L
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ...diffusion.losses import make_strategy, motion_loss_terms
 from ...diffusion.precond import precondition
@@ -13,6 +10,7 @@ from ...diffusion.schedule import NoiseSchedule
 from ...models.denoiser import DanceDenoiser
 from ...motion.representation import Normalizer, mirror_features
 from ...motion.skeleton import get_skeleton
+from ...training.runner import adamw_warmup_cosine, make_ema
 from .config import GeneratorConfig
 
 
@@ -30,8 +28,7 @@ class DanceDiffusionModule(L.LightningModule):
         self.save_hyperparameters({"config": config})
         self.cfg = GeneratorConfig.from_dict(config)
         self.model = DanceDenoiser(self.cfg.model)
-        self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.cfg.train.ema_decay), use_buffers=True)
-        self.ema.requires_grad_(False)  # averaged copy: never trained, ignored by DDP
+        self.ema = make_ema(self.model, self.cfg.train.ema_decay)  # averaged copy: never trained, ignored by DDP
         dm = self.cfg.model.motion_dim
         self.register_buffer("norm_lo", normalizer_lo if normalizer_lo is not None else torch.zeros(dm))
         self.register_buffer("norm_hi", normalizer_hi if normalizer_hi is not None else torch.ones(dm))
@@ -117,13 +114,4 @@ class DanceDiffusionModule(L.LightningModule):
 
     def configure_optimizers(self):
         tc = self.cfg.train
-        opt = torch.optim.AdamW(self.model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-
-        def lr_lambda(step):
-            if step < tc.warmup_steps:
-                return (step + 1) / tc.warmup_steps
-            prog = min(1.0, (step - tc.warmup_steps) / max(1, tc.max_steps - tc.warmup_steps))
-            return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * prog))
-
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return adamw_warmup_cosine(self.model.parameters(), tc.lr, tc.weight_decay, tc.warmup_steps, tc.max_steps, 0.1)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 from ...errors import ConfigError, InputError
+from ...training.runner import RunConfig, fit
 from .checkpoint import save_generator
 from .config import GeneratorConfig
 from .module import DanceDiffusionModule
@@ -45,34 +45,24 @@ def fit_normalizer(dataset, batch: int = 256, mirror_skeleton=None) -> tuple[tor
     return lo.float(), hi.float()
 
 
-class ExportGenerator(Callback):
-    """Write the EMA generator as safetensors every ``every`` steps and at the end of training."""
+def _exporter(out: Path, data_summary: dict):
+    """export(trainer, module): the EMA generator as an envelope in OUT/model.safetensors."""
+    t0 = time.time()
 
-    def __init__(self, out: Path, data_summary: dict, every: int):
-        self.out, self.data_summary, self.every = out, data_summary, every
-        self.t0 = time.time()
-
-    def export(self, trainer, module: DanceDiffusionModule):
-        if trainer.global_rank != 0:
-            return
+    def export(trainer, module: DanceDiffusionModule) -> None:
         prov = {
             "steps": int(trainer.global_step),
-            "train_seconds": round(time.time() - self.t0, 1),
+            "train_seconds": round(time.time() - t0, 1),
             "hardware": f"{platform.processor() or platform.machine()} x{os.cpu_count()} "
                         f"{'cuda:' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'}",
             "torch": torch.__version__,
             "date": time.strftime("%Y-%m-%d"),
             "val": {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")},
         }
-        save_generator(self.out / "model.safetensors", module.ema.module, module.cfg, module.normalizer,
-                       data=self.data_summary, provenance=prov)
+        save_generator(out / "model.safetensors", module.ema.module, module.cfg, module.normalizer,
+                       data=data_summary, provenance=prov)
 
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
-        if trainer.global_step > 0 and trainer.global_step % self.every == 0:
-            self.export(trainer, module)
-
-    def on_train_end(self, trainer, module):
-        self.export(trainer, module)
+    return export
 
 
 def train_generator(
@@ -152,28 +142,8 @@ def train_generator(
                  persistent_workers=cfg.train.num_workers > 0)
     train_dl = torch.utils.data.DataLoader(train_ds, shuffle=True, **dl_kw)
     val_dl = torch.utils.data.DataLoader(val_ds, batch_size=cfg.train.batch_size, shuffle=False) if len(val_ds) else None
-    callbacks = [
-        ModelCheckpoint(dirpath=out, filename="step{step}", every_n_train_steps=cfg.train.ckpt_every,
-                        save_last=True, save_top_k=1, monitor=None, auto_insert_metric_name=False),
-        ExportGenerator(out, data_summary, cfg.train.ckpt_every),
-    ]
-    trainer = L.Trainer(
-        accelerator=accelerator, devices=devices, strategy=strategy, num_nodes=num_nodes,
-        precision=cfg.train.precision, max_steps=cfg.train.max_steps,
-        gradient_clip_val=cfg.train.grad_clip if module.automatic_optimization else None,
-        val_check_interval=min(cfg.train.val_every, max(1, len(train_dl))) if val_dl is not None else None,
-        check_val_every_n_epoch=None if val_dl is not None else 1,
-        limit_val_batches=limit_val_batches, callbacks=callbacks, default_root_dir=out,
-        enable_progress_bar=progress, log_every_n_steps=max(1, min(25, cfg.train.max_steps // 4)), num_sanity_val_steps=0,
-        logger=L.pytorch.loggers.CSVLogger(out, name="logs"), deterministic=False,
-    )
-    trainer.fit(module, train_dl, val_dl, ckpt_path=str(ckpt_last) if resume and ckpt_last.exists() else None,
-                weights_only=True) if _fit_accepts_weights_only() else trainer.fit(
-        module, train_dl, val_dl, ckpt_path=str(ckpt_last) if resume and ckpt_last.exists() else None)
+    run = RunConfig(max_steps=cfg.train.max_steps, ckpt_every=cfg.train.ckpt_every, val_every=cfg.train.val_every,
+                    limit_val_batches=limit_val_batches, precision=cfg.train.precision, grad_clip=cfg.train.grad_clip,
+                    accelerator=accelerator, devices=devices, strategy=strategy, num_nodes=num_nodes, progress=progress)
+    fit(module, train_dl, val_dl, out, run, resume=resume, export=_exporter(out, data_summary))
     return out / "model.safetensors"
-
-
-def _fit_accepts_weights_only() -> bool:
-    import inspect
-
-    return "weights_only" in inspect.signature(L.Trainer.fit).parameters

@@ -2,8 +2,8 @@
 
 Run (2 CPU cores are shared: one thread, a wall-clock budget, resumable):
 
-    python -m choreogen.tasks.skeleton.train_repair --layout smpl24 --out runs/repair_smpl24 --minutes 22 --steps 2900
-    python -m choreogen.tasks.skeleton.train_repair --layout coco17 --out runs/repair_coco17 --minutes 22 --steps 2600 --cameras 3
+    choreogen train-repair --layout smpl24 --data ../shared/data --out runs/repair_smpl24 --minutes 22 --steps 2900
+    choreogen train-repair --layout coco17 --data ../shared/data --out runs/repair_coco17 --minutes 22 --steps 2600 --cameras 3
     # ablations of Table 3: --loss mse / --no-masking (with --base linear --no-cond-decoder: the
     # earlier recipe); resume: the same command again
 
@@ -21,15 +21,14 @@ DDP-ready: the module holds no global state and the sampler is Lightning's.
 """
 from __future__ import annotations
 
-import argparse
-import math
-import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import lightning as L
 import torch
 
 from ...models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig, kl_divergence, masked_recon_loss
+from ...training.runner import RunConfig, adamw_warmup_cosine, fit
 
 
 class VAEModule(L.LightningModule):
@@ -71,25 +70,12 @@ class VAEModule(L.LightningModule):
         d = self._losses(batch, sample=False)
         self.log_dict({f"val/{k}": v for k, v in d.items()}, prog_bar=True, batch_size=batch["x"].shape[0])
 
-    def on_train_epoch_start(self):
-        dl = self.trainer.train_dataloader
-        if dl is not None and hasattr(dl.dataset, "set_epoch"):
-            dl.dataset.set_epoch(self.current_epoch)
-
     def configure_optimizers(self):
-        opt = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
-        w, T = self.hparams.warmup, self.hparams.total_steps
-
-        def f(step):
-            if step < w:
-                return (step + 1) / w
-            return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - w) / max(1, T - w))))
-
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.LambdaLR(opt, f),
-                                                   "interval": "step"}}
+        h = self.hparams
+        return adamw_warmup_cosine(self.parameters(), h.lr, h.weight_decay, h.warmup, h.total_steps, 0.05)
 
 
-def build_datasets(layout: str, window: int, n_train: int, n_val: int, seed: int = 0, shared: Path | None = None,
+def build_datasets(layout: str, window: int, n_train: int, n_val: int, shared: Path, seed: int = 0,
                    damage=None, base: str = "linear", margin: int = 0, cameras: int = 1):
     """(train DamagedWindows, val DamagedWindows, info dict) for ``coco17`` or ``smpl24``.
 
@@ -99,7 +85,7 @@ def build_datasets(layout: str, window: int, n_train: int, n_val: int, seed: int
     from ...motion.skeleton import get_skeleton
     from . import data as rd
 
-    shared = shared or Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    shared = Path(shared)
     sk = get_skeleton(layout)
     if layout == "coco17":
         train = rd.aist_sequences(shared / "aistpp" / "keypoints2d", heldout=False)
@@ -126,80 +112,68 @@ def build_datasets(layout: str, window: int, n_train: int, n_val: int, seed: int
     va = rd.DamagedWindows(val, sk, window, n_val, strides=(1,), seed=seed + 1000, **kw)
     return tr, va, info
 
-def _safe_resume() -> dict:
-    """Lightning resumes ``last.ckpt`` with ``torch.load(weights_only=True)`` (no code runs)."""
-    from ..dance3d.train import _fit_accepts_weights_only
+@dataclass
+class RepairRecipe:
+    """The shipped repair recipe (``choreogen train-repair`` options; docs/REPAIR.md)."""
 
-    return {"weights_only": True} if _fit_accepts_weights_only() else {}
+    loss: str = "l1"
+    masking: bool = True
+    beta: float = 0.0  # KL weight (0: logged, not optimised)
+    lr: float = 2e-3
+    batch: int = 16
+    window: int = 32
+    d_model: int = 32
+    layers: tuple[int, int, int] = (1, 1, 1)  # spatial, temporal, decoder
+    latent: int = 0  # latent channels per frame (0: 32 for 2D, 48 for 3D)
+    steps: int = 6000  # cosine schedule length (training stops at max_minutes)
+    base: str = "cubic"  # residual reference: in-model linear or Akima over the sequence
+    margin: int = 16  # damaged frames each side of a window for the cubic base
+    out_scale: float = 0.05
+    hidden_weight: float = 4.0
+    p_jitter: float = 0.5
+    p_frames: float = 0.5
+    frame_run_max: int = 24
+    cond_decoder: bool = True
+    cameras: int = 1  # coco17: random cameras per Tang2018 train dance
+    seed: int = 0
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--layout", choices=["coco17", "smpl24"], required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--minutes", type=float, default=20.0)
-    ap.add_argument("--loss", choices=["mse", "l1"], default="l1")
-    ap.add_argument("--no-masking", action="store_true")
-    ap.add_argument("--beta", type=float, default=0.0, help="KL weight (0: logged, not optimised; see docs/REPAIR.md)")
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--window", type=int, default=32)
-    ap.add_argument("--d-model", type=int, default=32)
-    ap.add_argument("--layers", type=int, nargs=3, default=[1, 1, 1], metavar=("SPATIAL", "TEMPORAL", "DECODER"))
-    ap.add_argument("--latent", type=int, default=0, help="latent channels per frame (0: 32 for 2D, 48 for 3D)")
-    ap.add_argument("--steps", type=int, default=6000, help="cosine schedule length (training stops at --minutes)")
-    ap.add_argument("--base", choices=["linear", "cubic"], default="cubic",
-                    help="residual reference: in-model linear or Akima over the sequence")
-    ap.add_argument("--margin", type=int, default=16, help="damaged frames each side of a window for the cubic base")
-    ap.add_argument("--out-scale", type=float, default=0.05, help="decoder output multiplier (residual)")
-    ap.add_argument("--hidden-weight", type=float, default=4.0, help="loss weight of hidden vs observed joints")
-    ap.add_argument("--p-jitter", type=float, default=0.5, help="share of windows with detector jitter")
-    ap.add_argument("--p-frames", type=float, default=0.5, help="share of windows with runs of empty frames")
-    ap.add_argument("--frame-run-max", type=int, default=24, help="longest run of empty frames (frames)")
-    ap.add_argument("--cond-decoder", action=argparse.BooleanOptionalAction, default=True,
-                    help="decoder over joint tokens that also see the reference (cubic base only)")
-    ap.add_argument("--cameras", type=int, default=1, help="coco17: random cameras per Tang2018 train dance")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=0)
-    a = ap.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    L.seed_everything(a.seed, workers=True)
+def train_repair(layout: str, data_root: str | Path, out: str | Path, recipe: RepairRecipe | None = None,
+                 max_minutes: float | None = 20.0, progress: bool = False) -> Path:
+    """Train (or resume, from OUT/last.ckpt) a repair VAE for ``layout`` (coco17 | smpl24) on the
+    data under ``data_root`` (a folder with tang2018/ and aistpp/keypoints2d/); returns
+    OUT/model.safetensors."""
+    from ...errors import ConfigError
     from .checkpoint import save_vae
-
     from .damage import DamageConfig
 
-    dmg = DamageConfig(p_jitter=a.p_jitter, p_frames=a.p_frames, frame_run_max=a.frame_run_max, frame_rate_max=0.3)
-    tr, va, info = build_datasets(a.layout, a.window, a.steps * a.batch, 256, a.seed, damage=dmg, base=a.base,
-                                  margin=a.margin, cameras=a.cameras)
-    dim = 2 if a.layout == "coco17" else 3
-    cfg = SkeletonVAEConfig(num_joints=tr.skeleton.num_joints, dim=dim, d_model=a.d_model, spatial_layers=a.layers[0],
-                            temporal_layers=a.layers[1], decoder_layers=a.layers[2], latent_dim=a.latent or (32 if dim == 2 else 48),
-                            max_frames=64, masking=not a.no_masking, base=a.base,
-                            out_scale=a.out_scale if a.base == "cubic" else 1.0,
-                            cond_decoder=a.cond_decoder and a.base == "cubic",
-                            parents=list(tr.skeleton.parents) if a.cond_decoder and a.base == "cubic" else None,
-                            motion_features=a.cond_decoder and a.base == "cubic")
-    module = VAEModule(cfg.to_dict(), loss=a.loss, beta=a.beta, lr=a.lr, total_steps=a.steps,
-                       hidden_weight=a.hidden_weight)
-    dl = torch.utils.data.DataLoader(tr, batch_size=a.batch, shuffle=False, num_workers=0)
+    r = recipe or RepairRecipe()
+    if layout not in ("coco17", "smpl24"):
+        raise ConfigError(f"layout must be coco17 or smpl24, got {layout!r}")
+    out = Path(out)
+    L.seed_everything(r.seed, workers=True)
+    dmg = DamageConfig(p_jitter=r.p_jitter, p_frames=r.p_frames, frame_run_max=r.frame_run_max, frame_rate_max=0.3)
+    tr, va, info = build_datasets(layout, r.window, r.steps * r.batch, 256, data_root, r.seed, damage=dmg, base=r.base,
+                                  margin=r.margin, cameras=r.cameras)
+    dim = 2 if layout == "coco17" else 3
+    cond = r.cond_decoder and r.base == "cubic"
+    cfg = SkeletonVAEConfig(num_joints=tr.skeleton.num_joints, dim=dim, d_model=r.d_model, spatial_layers=r.layers[0],
+                            temporal_layers=r.layers[1], decoder_layers=r.layers[2],
+                            latent_dim=r.latent or (32 if dim == 2 else 48), max_frames=64, masking=r.masking,
+                            base=r.base, out_scale=r.out_scale if r.base == "cubic" else 1.0, cond_decoder=cond,
+                            parents=list(tr.skeleton.parents) if cond else None, motion_features=cond)
+    module = VAEModule(cfg.to_dict(), loss=r.loss, beta=r.beta, lr=r.lr, total_steps=r.steps,
+                       hidden_weight=r.hidden_weight)
+    dl = torch.utils.data.DataLoader(tr, batch_size=r.batch, shuffle=False, num_workers=0)
     vl = torch.utils.data.DataLoader(va, batch_size=64, shuffle=False, num_workers=0)
-    a.out.mkdir(parents=True, exist_ok=True)
-    ckpt_cb = L.pytorch.callbacks.ModelCheckpoint(dirpath=a.out, save_last=True, save_top_k=0,
-                                                  every_n_train_steps=100)
-    trainer = L.Trainer(max_steps=a.steps, max_time={"minutes": a.minutes}, accelerator="cpu", devices=1,
-                        val_check_interval=min(500, a.steps), limit_val_batches=4, check_val_every_n_epoch=None,
-                        log_every_n_steps=25, enable_progress_bar=False, callbacks=[ckpt_cb],
-                        logger=L.pytorch.loggers.CSVLogger(a.out, name="logs"), default_root_dir=a.out)
-    last = a.out / "last.ckpt"
-    trainer.fit(module, dl, vl, ckpt_path=str(last) if last.exists() else None, **_safe_resume())
-    trainer.save_checkpoint(last)
-    info.update({"loss": a.loss, "masking": not a.no_masking, "beta": a.beta, "window": a.window,
-                 "steps": int(trainer.global_step), "batch": a.batch, "seed": a.seed, "base": a.base,
-                 "hidden_weight": a.hidden_weight, "damage": dmg.__dict__, "lr": a.lr})
-    save_vae(module.model, a.out / "model.safetensors", info)
-    print(f"saved {a.out / 'model.safetensors'} after {trainer.global_step} steps", flush=True)
+    info.update({"loss": r.loss, "masking": r.masking, "beta": r.beta, "window": r.window, "batch": r.batch,
+                 "seed": r.seed, "base": r.base, "hidden_weight": r.hidden_weight, "damage": dmg.__dict__, "lr": r.lr,
+                 "recipe": asdict(r)})
 
+    def export(trainer, m):
+        save_vae(m.model, out / "model.safetensors", dict(info, steps=int(trainer.global_step)))
 
-if __name__ == "__main__":
-    os.environ.setdefault("PYTHONWARNINGS", "ignore")
-    main()
+    run = RunConfig(max_steps=r.steps, ckpt_every=100, val_every=min(500, r.steps), limit_val_batches=4,
+                    max_minutes=max_minutes, progress=progress)
+    fit(module, dl, vl, out, run, resume=True, export=export)
+    return out / "model.safetensors"

@@ -3,9 +3,9 @@ the pure VAE it needs (stage 1 with ``residual=False``: latents must decode with
 
 Run (2 shared CPU cores: one thread, wall-clock budgets, resumable from ``--out/last.ckpt``):
 
-    python -m choreogen.tasks.skeleton.train_skelgen --layout smpl24 --out runs/skelgen_smpl24 \
+    choreogen train-skeleton --layout smpl24 --data ../shared/data --out runs/skelgen_smpl24 \
         --vae-minutes 4 --minutes 5
-    python -m choreogen.tasks.skeleton.train_skelgen --layout coco17 --out runs/skelgen_coco17 \
+    choreogen train-skeleton --layout coco17 --data ../shared/data --out runs/skelgen_coco17 \
         --vae runs/skelgen_coco17/vae.safetensors --minutes 5      # reuse a trained pure VAE
 
 Data (music-paired, so Tang2018 only: AIST++ keypoints2d come without their music): the Tang2018
@@ -25,9 +25,7 @@ JSON configs in the metadata). DDP-ready: no global state, Lightning's sampler.
 """
 from __future__ import annotations
 
-import argparse
-import math
-import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import lightning as L
@@ -37,6 +35,7 @@ import torch
 from ...diffusion.schedule import NoiseSchedule
 from ...models.denoiser import DanceDenoiser, DenoiserConfig
 from ...models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig
+from ...training.runner import RunConfig, adamw_warmup_cosine, fit
 
 NO_DAMAGE = dict(random_rate_max=0.0, p_limb=0.0, p_frames=0.0, p_swap=0.0, p_leave=0.0, jitter_sigma_max=0.0,
                  outlier_rate=0.0)
@@ -136,31 +135,17 @@ class LatentDiffusionModule(L.LightningModule):
                       batch_size=B)
         return loss
 
-    def on_train_epoch_start(self):
-        dl = self.trainer.train_dataloader
-        if dl is not None and hasattr(dl.dataset, "set_epoch"):
-            dl.dataset.set_epoch(self.current_epoch)
-
     def configure_optimizers(self):
-        opt = torch.optim.AdamW(self.denoiser.parameters(), lr=self.hparams.lr, weight_decay=0.01)
-        w, T = self.hparams.warmup, self.hparams.total_steps
-
-        def f(step):
-            if step < w:
-                return (step + 1) / w
-            return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - w) / max(1, T - w))))
-
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": torch.optim.lr_scheduler.LambdaLR(opt, f),
-                                                   "interval": "step"}}
+        h = self.hparams
+        return adamw_warmup_cosine(self.denoiser.parameters(), h.lr, 0.01, h.warmup, h.total_steps, 0.05)
 
 
-def load_paired(layout: str, split: str, kind: str, cameras: int = 4, seed: int = 0, shared: Path | None = None):
+def load_paired(layout: str, split: str, kind: str, shared: Path, cameras: int = 4, seed: int = 0):
     """(sequences, music feature arrays) of the Tang2018 ``split`` for ``layout`` (see module doc)."""
     from ...audio import music_features
     from . import data as rd
 
-    shared = shared or Path(__file__).resolve().parents[2].parent / "shared" / "data"
-    folder = shared / "tang2018"
+    folder = Path(shared) / "tang2018"
     if layout == "coco17":
         seqs, rots = rd.tang_sequences(folder, split, with_rotations=True)
         proj = rd.project_coco17(seqs, rots, n_cameras=cameras, seed=seed)
@@ -175,113 +160,99 @@ def load_paired(layout: str, split: str, kind: str, cameras: int = 4, seed: int 
 
 
 def train_vae(seqs, skeleton, dim: int, out: Path, minutes: float, window: int, latent: int, d_model: int,
-              batch: int, seed: int):
+              batch: int, seed: int, steps: int = 3000):
     """Stage 1: pure VAE (residual=False, masking) on clean windows with VAEModule; returns the model."""
     from .checkpoint import save_vae
     from .damage import DamageConfig
     from .data import DamagedWindows
     from .train_repair import VAEModule
 
-    steps = 3000
     ds = DamagedWindows(seqs, skeleton, window, steps * batch, damage=DamageConfig(**NO_DAMAGE), seed=seed)
     cfg = SkeletonVAEConfig(num_joints=skeleton.num_joints, dim=dim, d_model=d_model, spatial_layers=1,
                             temporal_layers=1, decoder_layers=2, latent_dim=latent, max_frames=window, residual=False)
     module = VAEModule(cfg.to_dict(), loss="l1", beta=1e-4, lr=2e-3, warmup=100, total_steps=steps)
-    vdir = out / "vae"
-    vdir.mkdir(parents=True, exist_ok=True)
-    trainer = L.Trainer(max_steps=steps, max_time={"minutes": minutes}, accelerator="cpu", devices=1,
-                        limit_val_batches=0, log_every_n_steps=25, enable_progress_bar=False,
-                        enable_checkpointing=False, logger=L.pytorch.loggers.CSVLogger(vdir, name="logs"),
-                        default_root_dir=vdir)
-    trainer.fit(module, torch.utils.data.DataLoader(ds, batch_size=batch, num_workers=0))
+    trainer = fit(module, torch.utils.data.DataLoader(ds, batch_size=batch, num_workers=0), None, out / "vae",
+                  RunConfig(max_steps=steps, ckpt_every=100, val_every=None, max_minutes=minutes), resume=True)
     save_vae(module.model, out / "vae.safetensors", {"skeleton": skeleton.name, "dim": dim, "loss": "l1",
                                                      "pure": True, "steps": int(trainer.global_step),
                                                      "data": "Tang2018 train, clean windows"})
     print(f"VAE: {trainer.global_step} steps -> {out / 'vae.safetensors'}", flush=True)
     return module.model.eval()
 
-def _safe_resume() -> dict:
-    """Lightning resumes ``last.ckpt`` with ``torch.load(weights_only=True)`` (no code runs)."""
-    from ..dance3d.train import _fit_accepts_weights_only
+@dataclass
+class SkelGenRecipe:
+    """The shipped skeleton-generation recipe (``choreogen train-skeleton`` options)."""
 
-    return {"weights_only": True} if _fit_accepts_weights_only() else {}
+    vae_minutes: float = 4.0
+    vae_steps: int = 3000
+    music_kind: str = "baseline35+mel"
+    window: int = 64
+    latent: int = 16
+    d_model: int = 64
+    layers: int = 2
+    batch: int = 32
+    steps: int = 4000  # cosine LR schedule length (stops at max_minutes)
+    lr: float = 1e-3
+    vel: float = 1.0
+    cameras: int = 4
+    guidance: float = 2.0
+    overlap: int = 32
+    latent_smooth: float = 1.0
+    inpaint: bool = False  # latent overlap inpainting (see tasks.skeleton.generate)
+    seed: int = 0
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--layout", choices=["coco17", "smpl24"], required=True)
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--vae", type=Path, help="pure-VAE checkpoint (residual=False); default: train one first")
-    ap.add_argument("--vae-minutes", type=float, default=4.0)
-    ap.add_argument("--minutes", type=float, default=5.0, help="denoiser training budget")
-    ap.add_argument("--music-kind", default="baseline35+mel")
-    ap.add_argument("--window", type=int, default=64)
-    ap.add_argument("--latent", type=int, default=16)
-    ap.add_argument("--d-model", type=int, default=64)
-    ap.add_argument("--layers", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--steps", type=int, default=4000, help="cosine LR schedule length (stops at --minutes)")
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--vel", type=float, default=1.0)
-    ap.add_argument("--cameras", type=int, default=4)
-    ap.add_argument("--guidance", type=float, default=2.0)
-    ap.add_argument("--overlap", type=int, default=32)
-    ap.add_argument("--latent-smooth", type=float, default=1.0)
-    ap.add_argument("--inpaint", action="store_true", help="latent overlap inpainting (see repair.generate)")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--seed", type=int, default=0)
-    a = ap.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    L.seed_everything(a.seed, workers=True)
+def train_skelgen(layout: str, data_root: str | Path, out: str | Path, recipe: SkelGenRecipe | None = None,
+                  vae: str | Path | None = None, max_minutes: float | None = 5.0) -> Path:
+    """Train (or resume) the latent denoiser for ``layout`` on Tang2018 under ``data_root`` (and
+    first a pure VAE unless ``vae`` names one); returns OUT/model.safetensors."""
+    from ...errors import ConfigError, InputError
     from ...motion.skeleton import get_skeleton
-    from .checkpoint import load_vae
-    from .generate import SkelGen, save_skelgen
+    from .checkpoint import SkelGen, load_vae, save_skelgen
 
-    sk = get_skeleton(a.layout)
-    dim = 2 if a.layout == "coco17" else 3
-    a.out.mkdir(parents=True, exist_ok=True)
-    seqs, music = load_paired(a.layout, "train", a.music_kind, a.cameras, a.seed)
-    if a.vae is not None:
-        vae, _ = load_vae(a.vae)
-        if vae.cfg.residual:
-            raise SystemExit(f"{a.vae}: a residual VAE cannot decode latents alone; train one with residual=False")
+    r = recipe or SkelGenRecipe()
+    if layout not in ("coco17", "smpl24"):
+        raise ConfigError(f"layout must be coco17 or smpl24, got {layout!r}")
+    out = Path(out)
+    L.seed_everything(r.seed, workers=True)
+    sk = get_skeleton(layout)
+    dim = 2 if layout == "coco17" else 3
+    out.mkdir(parents=True, exist_ok=True)
+    seqs, music = load_paired(layout, "train", r.music_kind, data_root, r.cameras, r.seed)
+    if vae is not None:
+        vae_model, _ = load_vae(vae)
+        if vae_model.cfg.residual:
+            raise InputError("a residual VAE cannot decode latents alone; train one with residual=False", vae)
     else:
-        vae = train_vae(seqs, sk, dim, a.out, a.vae_minutes, a.window, a.latent, 32, 16, a.seed)
-    W = min(a.window, vae.cfg.max_frames)
-    ds = MusicWindows(seqs, music, sk, W, a.steps * a.batch, seed=a.seed)
-    den_cfg = DenoiserConfig(motion_dim=vae.cfg.latent_dim, music_dim=music[0].shape[1], d_model=a.d_model,
-                             n_layers=a.layers, n_heads=4, ff_mult=2, dropout=0.1, patch=2, n_genres=0, music_layers=1)
-    module = LatentDiffusionModule(vae.cfg.to_dict(), den_cfg.to_dict(), lr=a.lr, total_steps=a.steps, vel=a.vel)
-    module.vae.load_state_dict(vae.state_dict())
+        vae_model = train_vae(seqs, sk, dim, out, r.vae_minutes, r.window, r.latent, 32, 16, r.seed, r.vae_steps)
+    W = min(r.window, vae_model.cfg.max_frames)
+    ds = MusicWindows(seqs, music, sk, W, r.steps * r.batch, seed=r.seed)
+    den_cfg = DenoiserConfig(motion_dim=vae_model.cfg.latent_dim, music_dim=music[0].shape[1], d_model=r.d_model,
+                             n_layers=r.layers, n_heads=4, ff_mult=2, dropout=0.1, patch=2, n_genres=0, music_layers=1)
+    module = LatentDiffusionModule(vae_model.cfg.to_dict(), den_cfg.to_dict(), lr=r.lr, total_steps=r.steps, vel=r.vel)
+    module.vae.load_state_dict(vae_model.state_dict())
     allm = np.concatenate(music)
     module.music_mean.copy_(torch.as_tensor(allm.mean(0)))
     module.music_std.copy_(torch.as_tensor(allm.std(0)).clamp_min(1e-3))
     with torch.no_grad():  # latent statistics from 512 training windows
-        b = torch.utils.data.default_collate([ds[i] for i in range(512)])
+        b = torch.utils.data.default_collate([ds[i] for i in range(min(512, len(ds)))])
         mu, _ = module.vae.encode(b["x"], b["valid"])
         module.latent_mean.copy_(mu.mean((0, 1)))
         module.latent_std.copy_(mu.std((0, 1)).clamp_min(1e-3))
-    last = a.out / "last.ckpt"
-    trainer = L.Trainer(max_steps=a.steps, max_time={"minutes": a.minutes}, accelerator="cpu", devices=1,
-                        limit_val_batches=0, log_every_n_steps=25, enable_progress_bar=False,
-                        callbacks=[L.pytorch.callbacks.ModelCheckpoint(dirpath=a.out, save_last=True, save_top_k=0,
-                                                                       every_n_train_steps=100)],
-                        logger=L.pytorch.loggers.CSVLogger(a.out, name="logs"), default_root_dir=a.out)
-    trainer.fit(module, torch.utils.data.DataLoader(ds, batch_size=a.batch, num_workers=0),
-                ckpt_path=str(last) if last.exists() else None, **_safe_resume())
-    trainer.save_checkpoint(last)
-    stats = {k: getattr(module, k) for k in ("music_mean", "music_std", "latent_mean", "latent_std")}
-    info = {"skeleton": a.layout, "dim": dim, "fps": 30.0, "window": W, "overlap": a.overlap,
-            "inpaint": a.inpaint, "latent_smooth": a.latent_smooth,
-            "music_kind": a.music_kind, "num_steps": module.schedule.num_steps, "schedule": "cosine",
-            "guidance": a.guidance, "steps_trained": int(trainer.global_step), "batch": a.batch, "seed": a.seed,
+    info = {"skeleton": layout, "dim": dim, "fps": 30.0, "window": W, "overlap": r.overlap,
+            "inpaint": r.inpaint, "latent_smooth": r.latent_smooth,
+            "music_kind": r.music_kind, "num_steps": module.schedule.num_steps, "schedule": "cosine",
+            "guidance": r.guidance, "batch": r.batch, "seed": r.seed, "recipe": asdict(r),
             "units": "pixels (2D, body-height normalised)" if dim == 2 else "metres",
-            "data": "Tang2018 train split" + (f", {a.cameras} random cameras per dance" if dim == 2 else ""),
+            "data": "Tang2018 train split" + (f", {r.cameras} random cameras per dance" if dim == 2 else ""),
             "heldout": "Tang2018 val split"}
-    save_skelgen(SkelGen(module.vae, module.denoiser, stats, info), a.out / "model.safetensors")
-    print(f"saved {a.out / 'model.safetensors'} after {trainer.global_step} steps", flush=True)
 
+    def export(trainer, m):
+        stats = {k: getattr(m, k) for k in ("music_mean", "music_std", "latent_mean", "latent_std")}
+        save_skelgen(SkelGen(m.vae, m.denoiser, stats, dict(info, steps_trained=int(trainer.global_step))),
+                     out / "model.safetensors")
 
-if __name__ == "__main__":
-    os.environ.setdefault("PYTHONWARNINGS", "ignore")
-    main()
+    run = RunConfig(max_steps=r.steps, ckpt_every=100, val_every=None, max_minutes=max_minutes)
+    fit(module, torch.utils.data.DataLoader(ds, batch_size=r.batch, num_workers=0), None, out, run, resume=True,
+        export=export)
+    return out / "model.safetensors"

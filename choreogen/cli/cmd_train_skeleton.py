@@ -1,0 +1,58 @@
+"""``choreogen train-repair`` and ``choreogen train-skeleton``: the DanceFusion models' training jobs."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train-repair")
+    def train_repair(
+        layout: str = typer.Option(..., help="coco17 (2D keypoints) or smpl24 (3D joints)."),
+        data: Path = typer.Option(..., help="Folder holding tang2018/ (and aistpp/keypoints2d/ for coco17)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Run folder: last.ckpt (resume state), logs, model.safetensors."),
+        minutes: float = typer.Option(20.0, help="Wall-clock budget; the same command again resumes."),
+        steps: int = typer.Option(6000, help="Cosine schedule length in steps."),
+        loss: str = typer.Option("l1", help="l1 or mse."),
+        masking: bool = typer.Option(True, help="Mask missing joints out of attention (--no-masking: ablation)."),
+        base: str = typer.Option("cubic", help="Residual reference: cubic (Akima over the sequence) or linear."),
+        batch: int = typer.Option(16, help="Windows per step."),
+        cameras: int = typer.Option(1, help="coco17: random cameras per Tang2018 train dance."),
+        threads: int = typer.Option(1, help="CPU threads."),
+        seed: int = typer.Option(0, help="Random seed."),
+    ) -> None:
+        """Train the skeleton-repair VAE (resumable); writes OUT/model.safetensors."""
+        import torch
+
+        from ..errors import ConfigError
+        from ..tasks.skeleton.train_repair import RepairRecipe, train_repair as run
+
+        if loss not in ("l1", "mse") or base not in ("cubic", "linear"):
+            raise ConfigError(f"--loss must be l1 or mse and --base cubic or linear (got {loss}, {base})")
+        torch.set_num_threads(threads)
+        r = RepairRecipe(loss=loss, masking=masking, base=base, steps=steps, batch=batch, cameras=cameras, seed=seed)
+        typer.echo(f"model: {run(layout, data, out, r, max_minutes=minutes)}")
+
+    @app.command("train-skeleton")
+    def train_skeleton(
+        layout: str = typer.Option(..., help="coco17 (2D) or smpl24 (3D)."),
+        data: Path = typer.Option(..., help="Folder holding tang2018/ (music-paired dances)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Run folder (resumable)."),
+        vae: Optional[Path] = typer.Option(None, help="A pure (residual=False) VAE checkpoint; default: train one first."),
+        vae_minutes: float = typer.Option(4.0, help="Budget of the VAE stage."),
+        vae_steps: int = typer.Option(3000, help="Steps of the VAE stage."),
+        minutes: float = typer.Option(5.0, help="Budget of the denoiser stage; the same command again resumes."),
+        steps: int = typer.Option(4000, help="Cosine schedule length in steps."),
+        threads: int = typer.Option(1, help="CPU threads."),
+        seed: int = typer.Option(0, help="Random seed."),
+    ) -> None:
+        """Train the audio-driven skeleton generator (VAE + latent diffusion); writes OUT/model.safetensors."""
+        import torch
+
+        from ..tasks.skeleton.train_skelgen import SkelGenRecipe, train_skelgen
+
+        torch.set_num_threads(threads)
+        r = SkelGenRecipe(vae_minutes=vae_minutes, vae_steps=vae_steps, steps=steps, seed=seed)
+        typer.echo(f"model: {train_skelgen(layout, data, out, r, vae=vae, max_minutes=minutes)}")
