@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         batch: Optional[int] = typer.Option(None, help="Windows denoised together (default: all; lower bounds memory)."),
         eta: Optional[float] = typer.Option(None, help="DDIM stochasticity 0..1 (default: the model's)."),
         model: str = typer.Option("default", "--model", help="'default', 'skeleton2d', 'skeleton3d' or a checkpoint path."),
-        device: str = typer.Option("cpu", help="cpu or cuda."),
+        device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or mps."),
         keep_joints: Optional[str] = typer.Option(None, help="Editing: keep these joints of --reference ('upper', 'lower' or names)."),
         reference: Optional[Path] = typer.Option(None, help="Editing: reference dance for --keep-joints."),
         inbetween: Optional[tuple[Path, Path]] = typer.Option(None, help="Editing: two clips A B; generate between them."),
@@ -35,8 +35,10 @@ def register(app: typer.Typer) -> None:
         smooth_root: Optional[float] = typer.Option(None, help="The same for the root position (default: the model's, else --smooth)."),
     ) -> None:
         """Generate a dance for SONG with the bundled model (or --model): writes npz, BVH and mp4."""
+        from ..device import check_device
         from ..fileio import check_output_dir
 
+        device = check_device(device)
         check_output_dir(out)
         if model in ("skeleton2d", "skeleton3d"):
             _skeleton(song, out, model, seconds, seed, steps, no_video)

@@ -34,6 +34,9 @@ def default_checkpoint() -> Path:
 
 
 def get_generator(checkpoint: str | os.PathLike | None = None, device: str = "cpu") -> LoadedGenerator:
+    from ..device import check_device
+
+    device = check_device(device)
     p = Path(checkpoint) if checkpoint else default_checkpoint()
     key = (str(p.resolve()), str(device))
     if key not in _CACHE:
@@ -117,8 +120,9 @@ def generate_dance(
     from ..audio import load_audio, music_features
 
     t0 = time.perf_counter()
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("--device cuda requested but no CUDA GPU is available")
+    from ..device import check_device
+
+    device = check_device(device)
     gen = get_generator(checkpoint, device)
     cfg = gen.config
     steps = cfg.diffusion.sample_steps if steps is None else int(steps)
