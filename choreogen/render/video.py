@@ -91,13 +91,14 @@ def render_motion(motion: Motion, out: str | os.PathLike, music: str | os.PathLi
     joints = np.asarray(motion.positions(), np.float64)
     T, J, D = joints.shape
     visible = np.isfinite(joints).all(-1)
-    if motion.confidence is not None:
-        visible &= motion.confidence > 0
     hl = highlight if highlight is not None else motion.meta.get("filled")
     if hl is not None:
         hl = np.asarray(hl, bool)
         if hl.shape != (T, J):
             raise ConfigError(f"highlight mask must have shape {(T, J)}, got {hl.shape}", src)
+    if motion.confidence is not None:
+        # a repaired file stores its filled joints with confidence 0: draw them (highlighted) anyway
+        visible &= (motion.confidence > 0) if hl is None else ((motion.confidence > 0) | hl)
     n_out, i0, i1, w = _time_grid(T, motion.fps, fps)
     jj = _sample(np.where(visible[..., None], joints, 0.0), i0, i1, w)
     vis = visible[i0] & visible[i1]
