@@ -47,3 +47,35 @@ def test_render_bad_inputs(tmp_path, run_cli, make, extra, msg):
     assert code == 2
     assert err.startswith("error:") and msg in err and "Traceback" not in err
     assert set(tmp_path.rglob("*")) == before  # no partial output, no temp files
+
+
+def _click_song(path, seconds=3.0, sr=22050):
+    import soundfile as sf
+
+    t = np.arange(int(seconds * sr)) / sr
+    y = 0.3 * np.sin(2 * np.pi * 220 * t) * (np.mod(t, 0.5) < 0.05)
+    sf.write(path, y.astype(np.float32), sr)
+
+
+def test_generated_npz_keeps_its_music_from_another_folder(tmp_path, run_cli, monkeypatch):
+    """generate stores the song as an absolute path; render from elsewhere finds it, or says it is gone."""
+    work, other = tmp_path / "work", tmp_path / "other"
+    work.mkdir(), other.mkdir()
+    _click_song(work / "song.wav")
+    monkeypatch.chdir(work)
+    code, out, err = run_cli(["generate", "song.wav", "--out", "out", "--seconds", "2", "--no-video", "--no-bvh"])
+    assert code == 0, err
+    m = load_motion(work / "out" / "song.npz")
+    assert m.music == str(work / "song.wav")  # absolute, not "song.wav"
+    monkeypatch.chdir(other)
+    code, out, err = run_cli(["render", work / "out" / "song.npz", "-o", "a.mp4", "--quiet",
+                              "--width", "160", "--height", "120"])
+    assert code == 0, err
+    assert probe(other / "a.mp4")["audio"] == ["aac"] and "warning" not in err
+    (work / "song.wav").unlink()
+    code, out, err = run_cli(["render", work / "out" / "song.npz", "-o", "b.mp4", "--quiet",
+                              "--width", "160", "--height", "120"])
+    assert code == 0, err
+    warn = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warn) == 1 and str(work / "song.wav") in warn[0] and "without sound" in warn[0]
+    assert probe(other / "b.mp4")["audio"] == []

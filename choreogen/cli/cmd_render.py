@@ -39,7 +39,8 @@ def register(app: typer.Typer) -> None:
         if song is None and not no_music:
             song = resolve_music(m)
             if song is not None and not song.is_file():
-                typer.echo(f"warning: the motion's music {song} is missing; rendering without sound", err=True)
+                typer.echo(f"warning: {motion}: its music {m.music} is missing (looked for {song}); "
+                           "rendering without sound (give the song with --music)", err=True)
                 song = None
         out = out if out is not None else Path(motion.stem + ".mp4")
         path = render_motion(m, out, song, width=width, height=height, fps=fps, preset=preset, crf=crf,

@@ -220,7 +220,8 @@ def generate_dance(
     poses, trans, joints = decode_to_smpl(feats_out, skel)
     motion = Motion(
         skeleton=skel.name, fps=fps, joints=joints, poses=poses, trans=trans,
-        music=str(song), genre=(cfg.genres[genre_idx] if genre_idx >= 0 else None),
+        music=os.path.abspath(song),  # absolute: the npz may be rendered from another folder
+        genre=(cfg.genres[genre_idx] if genre_idx >= 0 else None),
         name=Path(song).stem,
         meta={"seed": int(seed), "model": gen.model_id, "steps": steps, "guidance": guidance, "eta": eta, "smooth": smooth, "smooth_root": smooth_root,
               "start": start, "seconds": len(y) / sr, "windows": plan.n_windows, "window": plan.window,
