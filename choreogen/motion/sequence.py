@@ -1,6 +1,8 @@
 """The one in-memory motion type used everywhere in choreogen."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,6 +21,21 @@ MAX_FPS = 1000.0            # frames per second
 MAX_COORD_M = 1000.0        # 3D joints / root translation: 1 km from the origin
 MAX_BODY_M = 10.0           # 3D: a body larger than 10 m across (median frame) is not in metres
 MAX_COORD_2D = 100_000.0    # 2D keypoints: pixels (several thousand) or normalised units
+_NAN_FRAMES_OK = contextvars.ContextVar("choreogen_nan_frames_ok", default=False)
+
+
+@contextlib.contextmanager
+def nan_frames_allowed():
+    """Within this block, :meth:`Motion.validate` (and so every loader) accepts NaN frames.
+
+    For callers that handle tracking gaps themselves (the evaluation's ground truth: it keeps the
+    valid part, :func:`choreogen.eval.prepare.valid_part`); every other check still applies.
+    """
+    token = _NAN_FRAMES_OK.set(True)
+    try:
+        yield
+    finally:
+        _NAN_FRAMES_OK.reset(token)
 
 
 @dataclass
@@ -109,26 +126,27 @@ class Motion:
             if self.trans is None or self.trans.shape != (len(self.poses), 3):
                 got = None if self.trans is None else self.trans.shape
                 raise InputError(f"trans must have shape ({len(self.poses)}, 3), got {got}", where)
-            if not (np.isfinite(self.poses).all() and np.isfinite(self.trans).all()):
+            if not _NAN_FRAMES_OK.get() and not (np.isfinite(self.poses).all() and np.isfinite(self.trans).all()):
                 raise InputError("poses/trans contain NaN or infinite values", where)
         if self.num_frames < 1:
             raise InputError("motion has no frames", where)
         if self.joints is not None:
             finite = np.isfinite(self.joints).all(axis=-1)
-            if self.confidence is None and not finite.all():
+            if self.confidence is None and not finite.all() and not _NAN_FRAMES_OK.get():
                 raise InputError("joints contain NaN or infinite values", where)
             if self.confidence is not None:
                 if self.confidence.shape != self.joints.shape[:2]:
                     raise InputError(f"confidence shape {self.confidence.shape} != {self.joints.shape[:2]}", where)
-                if not finite[self.confidence > 0].all():
+                if not finite[self.confidence > 0].all() and not _NAN_FRAMES_OK.get():
                     raise InputError("joints marked present contain NaN or infinite values", where)
         self._check_scale(where)
         return self
 
     def _check_scale(self, where) -> None:
         """Raise on coordinates no real motion has (kilometres of 3D travel, giant bodies, huge pixels)."""
-        if self.trans is not None and self.trans.size:
-            far = float(np.nanmax(np.abs(self.trans)))
+        t = None if self.trans is None else np.abs(self.trans[np.isfinite(self.trans)])
+        if t is not None and t.size:
+            far = float(t.max())
             if far > MAX_COORD_M:
                 raise InputError(f"implausible root translation: {far:.3g} m from the origin (expected metres, "
                                  f"at most {MAX_COORD_M:g} m)", where)
