@@ -24,6 +24,8 @@ def register(app: typer.Typer) -> None:
         yaw: Optional[float] = typer.Option(None, help="Camera yaw in degrees (default: from the dancer's front)."),
         pitch: float = typer.Option(12.0, help="Camera looks down by this many degrees."),
         progress: bool = typer.Option(True, "--progress/--quiet", help="Show a progress bar."),
+        view: Optional[int] = typer.Option(None, "--view", help="Camera view of a multi-camera keypoint pickle "
+                                                               "(AIST++ keypoints2d has 9: 0-8; default 0)."),
     ) -> None:
         """Render a motion to an H.264 mp4 (3D figure, floor grid, follow camera) with its music in sync."""
         from ..errors import ConfigError
@@ -34,7 +36,10 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"unknown --preset '{preset}'")
         if music is not None and no_music:
             raise ConfigError("--music and --no-music contradict each other")
-        m = load_motion(motion)
+        from .cmd_repair import note_view
+
+        m = load_motion(motion, view=view)
+        note_view(m, view)
         song = music
         if song is None and not no_music:
             song = resolve_music(m)
