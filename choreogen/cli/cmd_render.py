@@ -40,15 +40,16 @@ def register(app: typer.Typer) -> None:
 
         m = load_motion(motion, view=view)
         note_view(m, view)
-        song = music
+        song, offset = music, 0.0
         if song is None and not no_music:
             song = resolve_music(m)
+            offset = float(m.meta.get("music_offset_s", 0.0))  # a dance of an excerpt starts there
             if song is not None and not song.is_file():
                 typer.echo(f"warning: {motion}: its music {m.music} is missing (looked for {song}); "
                            "rendering without sound (give the song with --music)", err=True)
                 song = None
         out = out if out is not None else Path(motion.stem + ".mp4")
         path = render_motion(m, out, song, width=width, height=height, fps=fps, preset=preset, crf=crf,
-                             yaw=yaw, pitch=pitch, progress=progress)
+                             yaw=yaw, pitch=pitch, progress=progress, music_offset=offset if song is not None else 0.0)
         typer.echo(f"wrote {path} ({m.duration:.2f} s at {fps:g} fps, {width}x{height}, "
                    f"music: {song if song is not None else 'none'})")

@@ -224,7 +224,7 @@ def generate_dance(
         genre=(cfg.genres[genre_idx] if genre_idx >= 0 else None),
         name=Path(song).stem,
         meta={"seed": int(seed), "model": gen.model_id, "steps": steps, "guidance": guidance, "eta": eta, "smooth": smooth, "smooth_root": smooth_root,
-              "start": start, "seconds": len(y) / sr, "windows": plan.n_windows, "window": plan.window,
+              "start": start, "music_offset_s": float(start), "seconds": len(y) / sr, "windows": plan.n_windows, "window": plan.window,
               "overlap": plan.overlap, "constraint": constraint.description if constraint else ""},
     )
     motion = motion.canonical(floor="tracked")
