@@ -33,3 +33,13 @@ def test_help_does_not_import_heavy_libraries(args):
     assert "Usage" in r.stdout
     line = [x for x in r.stdout.splitlines() if x.startswith("HEAVY=")][-1]
     assert line == "HEAVY=", f"`choreogen {' '.join(args)}` imported {line[6:]}"
+
+
+def test_generate_error_for_a_missing_song_is_instant(tmp_path):
+    probe = PROBE.replace("assert e.code in (0, None), e.code", "assert e.code == 2, e.code")
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    r = subprocess.run([sys.executable, "-c", probe.format(heavy=HEAVY), "generate", str(tmp_path / "nope.wav"),
+                        "--out", str(tmp_path / "o")], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "nope.wav: song not found" in r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "HEAVY="

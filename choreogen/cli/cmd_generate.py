@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Generate a dance for SONG with the bundled model (or --model): writes npz, BVH and mp4."""
         from ..device import check_device
-        from ..fileio import check_output_dir
+        from ..fileio import check_output_dir, require_file
 
         from ..errors import ConfigError
 
@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
                               f"{out.with_suffix('') if str(out.with_suffix('')) else 'out'}/", out)
         device = check_device(device)
         check_output_dir(out)
+        require_file(song, "song")  # before torch is imported: a typo is reported at once
         if model in ("skeleton2d", "skeleton3d"):
             _skeleton(song, out, model, seconds, seed, steps, no_video)
             return
