@@ -3,6 +3,9 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Optional package index for torch, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cpu for the small
+# CPU-only wheel on Linux (the default index serves a multi-GB CUDA build there). Unset: the default index.
+TORCH_INDEX ?=
 
 .PHONY: demo test venv clean bench
 
@@ -10,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: a local CPU wheel here; never let a dependency pull a CUDA build
-	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $(STAMP)
 

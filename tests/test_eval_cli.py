@@ -110,3 +110,54 @@ def test_cli_bad_input(tmp_path, real, capsys):
     code, _, err = run(["eval", "--gen", str(tmp_path / "gt"), "--gt", str(tmp_path / "gt"), "--metrics", "fid_x",
                         "--json", str(tmp_path / "o.json")], capsys)
     assert code == 2 and "unknown metric" in err and not (tmp_path / "o.json").exists()
+
+
+def _smpl_set(folder, real, idx, nan_from=None, crop=None):
+    """Tang2018-style SMPL npz files (poses, trans, fps 25) from the golden real captures."""
+    folder.mkdir()
+    for i in idx:
+        name = str(real["names"][i])
+        poses, trans = real["poses25"][i].astype(np.float32), real["trans25"][i].astype(np.float32)
+        if nan_from is not None and i == idx[-1]:
+            poses, trans = poses.copy(), trans.copy()
+            poses[nan_from:] = np.nan  # a tracking gap to the end, as in a real held-out capture
+            trans[nan_from:] = np.nan
+        if crop is not None and i == idx[-1]:
+            poses, trans = poses[:crop], trans[:crop]
+        np.savez(folder / f"{name}.npz", poses=poses, trans=trans, fps=np.float64(25.0))
+    return folder
+
+
+def test_gt_with_nan_frames_is_cropped_and_reported(tmp_path, real, capsys):
+    gen = _smpl_set(tmp_path / "gen", real, [0, 1])
+    gt = _smpl_set(tmp_path / "gt", real, [2, 3, 4], nan_from=300)
+    ref = _smpl_set(tmp_path / "gt_cropped", real, [2, 3, 4], crop=300)
+    base = ["eval", "--gen", gen, "--protocol", "aistpp-bailando", "--metrics", "fid_k,div_k,pfc",
+            "--bootstrap", "0", "--cache", tmp_path / "cache"]
+    code, out, err = run([str(a) for a in base + ["--gt", gt, "--json", tmp_path / "r.json"]], capsys)
+    assert code == 0, err
+    bad = gt / f"{real['names'][4]}.npz"
+    warn = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warn) == 1 and str(bad) in warn[0]
+    assert "frames 300-500 of 501 contain NaN" in warn[0] and "evaluating frames 0-299" in warn[0]
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["details"]["gt_nan_frames"] == [warn[0].removeprefix("warning: ground truth ")]
+    assert res["ground_truth"]["n_samples"] == 3
+    code, _, err = run([str(a) for a in base + ["--gt", ref, "--json", tmp_path / "ref.json"]], capsys)
+    assert code == 0, err
+    want = json.loads((tmp_path / "ref.json").read_text())
+    for row in ("generated", "ground_truth"):
+        for k in ("fid_k", "div_k", "pfc"):
+            assert res[row][k] == pytest.approx(want[row][k], rel=1e-6), (row, k)
+    # --strict keeps the old refusal: one message naming the file, exit 2
+    code, _, err = run([str(a) for a in base + ["--gt", gt, "--strict"]], capsys)
+    assert code == 2 and str(bad) in err and "NaN" in err and "Traceback" not in err
+
+
+def test_gt_file_that_is_all_nan_is_dropped(tmp_path, real, capsys):
+    gen = _smpl_set(tmp_path / "gen", real, [0])
+    gt = _smpl_set(tmp_path / "gt", real, [2, 3], nan_from=0)
+    code, out, err = run(["eval", "--gen", str(gen), "--gt", str(gt), "--protocol", "aistpp-bailando",
+                          "--metrics", "div_k", "--bootstrap", "0", "--cache", str(tmp_path / "c")], capsys)
+    assert code == 0, err
+    assert "no usable part, file dropped" in err and f"{real['names'][3]}.npz" in err

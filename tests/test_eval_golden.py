@@ -1,7 +1,9 @@
 """Parity with the reference implementations: ../shared/data/golden (see its README for each call).
 
 Tolerances from the golden README: kinetic, FID, Div, BAS, PFC, FSR 1e-5 relative (gt-vs-gt FID
-1e-5 absolute); geometric features, per-frame booleans and beat index lists exactly.
+1e-5 absolute around the reference's round-off, checked here as |FID| <= 2e-5); geometric features,
+per-frame booleans and beat index lists exactly. Round-off quantities (FID's imaginary part, gt-vs-gt
+FID) are bounded, not matched: they depend on the CPU and BLAS.
 """
 from __future__ import annotations
 
@@ -88,9 +90,15 @@ def test_fid_and_diversity(g, split, kind, short):
     b = fid(gt, gen, "bailando")
     assert rel(b.value, J[f"bailando_FID_{short}"]) <= REL
     assert b.eps_retry == J[f"bailando_FID_{short}_eps_retry"]
-    assert abs(b.imag - J[f"bailando_FID_{short}_imag"]) <= 1e-6
+    # The discarded imaginary part is sqrtm round-off, not a value to reproduce: it depends on the CPU and
+    # BLAS (-7.5e-7 in the reference, -2.1e-6 here for kinetic real_vs_real); the golden README
+    # documents imaginary parts up to ~4e-6, so require only that it stays at round-off level.
+    assert abs(b.imag) <= 1e-5 and abs(J[f"bailando_FID_{short}_imag"]) <= 1e-5
     assert rel(fid(gt, gen, "fact").value, J[f"fact_FID_{short}"]) <= REL
-    assert abs(fid(gt, gt, "bailando").value - J[f"bailando_FID_{short}_gt_vs_gt"]) <= 1e-5
+    # gt-vs-gt FID is exactly 0 up to sqrtm round-off of a singular product (the reference's values are
+    # in [-1e-5, 0], README tolerance 1e-5 absolute): compare to zero, not to the reference's round-off,
+    # so that the band is the same on any CPU/BLAS.
+    assert abs(fid(gt, gt, "bailando").value) <= 2e-5 and abs(J[f"bailando_FID_{short}_gt_vs_gt"]) <= 1e-5
     assert rel(diversity(gt, gen), J[f"bailando_Div_{short}"]) <= REL
     assert rel(diversity(gt, gen), J[f"fact_Dist_{short}"]) <= REL
     assert rel(diversity(gt, gt), J[f"bailando_Div_{short}_gt"]) <= REL

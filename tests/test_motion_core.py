@@ -198,3 +198,50 @@ def test_mirror_features_mirrors_the_dance(tang_dir):
     assert np.abs(fm - f).max() > 0.1
     np.testing.assert_array_equal(fm[:, :4].numpy(), f[:, [1, 0, 3, 2]].numpy())
     np.testing.assert_allclose(mirror_features(fm, sk).numpy(), f.numpy(), atol=1e-6)
+
+
+def _walker(T=20):
+    """SMPL rest pose standing at the origin (metres)."""
+    from choreogen.motion import Motion
+
+    return Motion(skeleton="smpl24", fps=30.0, poses=np.zeros((T, 72), np.float32),
+                  trans=np.tile(np.float32([0.0, 0.93, 0.0]), (T, 1)))
+
+
+@pytest.mark.parametrize("change,match", [
+    (lambda d: d.update(fps=np.float64(1e9)), "implausible frame rate"),
+    (lambda d: d.update(joints=d["joints"] + np.float32([5000.0, 0, 0])), "implausible joint coordinates"),
+    (lambda d: d.update(joints=d["joints"] * 100), "implausible body size"),  # centimetres labelled metres
+])
+def test_implausible_metadata_is_an_input_error(tmp_path, change, match, run_cli):
+    from choreogen.errors import InputError
+
+    j = _walker().positions().astype(np.float32)
+    d = {"joints": j, "fps": np.float64(30.0)}
+    np.savez(tmp_path / "ok.npz", **d)
+    assert load_motion(tmp_path / "ok.npz").fps == 30.0
+    change(d)
+    np.savez(tmp_path / "bad.npz", **d)
+    with pytest.raises(InputError, match=match) as e:
+        load_motion(tmp_path / "bad.npz")
+    assert "bad.npz" in str(e.value)
+    code, out, err = run_cli(["render", tmp_path / "bad.npz", "-o", tmp_path / "bad.mp4", "--quiet"])
+    assert code == 2 and match in err and "bad.npz" in err and "Traceback" not in err
+    assert not (tmp_path / "bad.mp4").exists()
+
+
+def test_implausible_root_translation_and_pixels_still_load(tmp_path):
+    from choreogen.errors import InputError
+    from choreogen.motion import Motion
+
+    m = _walker()
+    m.trans[:, 0] = 1e5  # 100 km
+    with pytest.raises(InputError, match="implausible root translation"):
+        m.validate("far.npz")
+    # 2D keypoints in pixels of a 4K video (values up to ~3800) are fine
+    kp = np.random.default_rng(0).uniform(0, 3800, size=(5, 17, 2)).astype(np.float32)
+    save_motion(Motion(skeleton="coco17", fps=60.0, joints=kp), tmp_path / "kp.npz")
+    back = load_motion(tmp_path / "kp.npz")
+    assert back.fps == 60.0 and np.array_equal(back.joints, kp)
+    with pytest.raises(InputError, match="implausible 2D keypoint"):
+        Motion(skeleton="coco17", fps=60.0, joints=kp * 1e3).validate("huge.npz")

@@ -168,3 +168,35 @@ def test_camera_track_follows_constant_speed_exactly():
     y = smooth_track(step, 6.0)
     assert np.all(np.diff(y) >= -1e-12) and y[0] == pytest.approx(0) and y[-1] == pytest.approx(1)
     assert y[59] == pytest.approx(0.5 - 0.5 / 6.0 / np.sqrt(2 * np.pi) * 1.0, abs=0.05)
+
+
+def test_repaired_file_draws_filled_joints_in_highlight(tmp_path):
+    """A repair output stores filled joints with confidence 0 and a `filled` mask: they must be drawn
+    (magenta) where they are, not skipped as undetected."""
+    from choreogen.io import save_motion
+
+    base = np.array([[500, 100], [485, 85], [515, 85], [470, 95], [530, 95], [390, 200], [610, 200],
+                     [330, 330], [670, 330], [300, 460], [700, 460], [440, 520], [560, 520],
+                     [430, 760], [570, 760], [425, 1000], [575, 1000]], np.float32)
+    T, WRIST = 10, 9
+    joints = np.repeat(base[None], T, 0)
+    conf = np.ones((T, 17), np.float32)
+    filled = np.zeros((T, 17), bool)
+    filled[:, WRIST] = True
+    conf[filled] = 0.0  # as choreogen.tasks.skeleton.repair writes it
+    m = Motion(skeleton="coco17", fps=10, joints=joints, confidence=conf)
+    save_motion(m, tmp_path / "rep.npz", extra={"filled": filled})
+    back = load_motion(tmp_path / "rep.npz")
+    assert back.meta["filled"][:, WRIST].all() and back.confidence[0, WRIST] == 0
+    frame = read_frames(render_motion(back, tmp_path / "rep.mp4", width=W, height=H, fps=10, clock=False))[0]
+    # where the 2D renderer puts the wrist: the figure's bounding box fitted into the frame, 6 % margin
+    lo, hi = base.min(0), base.max(0)
+    scale = min(W * 0.88 / (hi[0] - lo[0]), H * 0.88 / (hi[1] - lo[1]))
+    u, v = (base[WRIST] - (lo + hi) / 2) * scale + [W / 2, H / 2]
+    yy, xx = np.mgrid[:H, :W]
+    near = (xx - u) ** 2 + (yy - v) ** 2 <= 6 ** 2
+    mk = masks(frame[None])["highlight"][0]
+    assert mk[near].sum() >= 10  # magenta at the filled wrist
+    assert mk.sum() > mk[near].sum()  # and along the bone to the elbow
+    far = (xx - u) ** 2 + (yy - v) ** 2 > 60 ** 2
+    assert mk[far].sum() == 0  # nothing else is highlighted

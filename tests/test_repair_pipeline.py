@@ -161,3 +161,37 @@ def test_untrained_cubic_model_fills_with_the_akima_spline_of_the_whole_sequence
     ref = baselines.interpolate_cubic(np.where(present[..., None], kp.joints, 0.0), present)
     np.testing.assert_allclose(r.joints[~present], ref[~present], rtol=0, atol=1e-3)
     np.testing.assert_allclose(r.joints[present], kp.joints[present], atol=1e-3)
+
+
+def _multiview_pickle(path, views=3, T=40):
+    """An AIST++-style keypoints2d pickle: camera v is the same dancer shifted by 1000 * v pixels."""
+    import pickle
+
+    base = _kp(T)
+    kp = np.zeros((views, T, 17, 3), np.float32)
+    for v in range(views):
+        kp[v, ..., :2] = base.joints + 1000.0 * v
+        kp[v, ..., 2] = base.confidence
+    with open(path, "wb") as f:
+        pickle.dump({"keypoints2d": kp, "timestamps": np.arange(T) * 1e6 / 60}, f)
+    return base
+
+
+def test_cli_repair_view_choice_is_said_and_offered(tiny_ckpt, tmp_path, run_cli):
+    src = tmp_path / "gBR_sBM_cAll_d04_mBR0_ch01.pkl"
+    base = _multiview_pickle(src)
+    code, out, err = run_cli(["repair", src, "--out", tmp_path / "v0.npz", "--checkpoint", tiny_ckpt])
+    assert code == 0, err
+    assert "camera view 0 of 3 (0-2) (the default; choose with --view N)" in err
+    code, out, err = run_cli(["repair", src, "--out", tmp_path / "v2.npz", "--checkpoint", tiny_ckpt, "--view", "2"])
+    assert code == 0, err
+    assert "camera view 2 of 3" in err and "default" not in err
+    v0, v2 = load_motion(tmp_path / "v0.npz"), load_motion(tmp_path / "v2.npz")
+    present = base.confidence >= 0.3
+    np.testing.assert_allclose(v2.joints[present] - v0.joints[present], 2000.0, atol=1.0)  # the chosen camera
+    code, out, err = run_cli(["repair", src, "--out", tmp_path / "bad.npz", "--checkpoint", tiny_ckpt, "--view", "5"])
+    assert code == 2 and "view 5 out of range (the file has 3 views)" in err and not (tmp_path / "bad.npz").exists()
+    save_motion(base, tmp_path / "one.npz")
+    code, out, err = run_cli(["repair", tmp_path / "one.npz", "--out", tmp_path / "x.npz", "--checkpoint", tiny_ckpt,
+                              "--view", "1"])
+    assert code == 2 and "only multi-camera keypoint pickles" in err

@@ -27,6 +27,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(None, "--seed", help="Bootstrap seed (default: the protocol's)."),
         cache: Path = typer.Option(None, "--cache", help="GT cache folder (default ~/.cache/choreogen/eval "
                                    "or $CHOREOGEN_CACHE/eval)."),
+        strict: bool = typer.Option(False, "--strict", help="Refuse ground-truth files with NaN frames "
+                                    "(default: evaluate their longest valid part and say what was dropped)."),
     ) -> None:
         """Evaluate generated dances against ground truth: FID_k/g, Div_k/g, BAS, PFC/PBC/FSR.
 
@@ -56,7 +58,8 @@ def register(app: typer.Typer) -> None:
         if bootstrap < 0:
             raise ConfigError(f"--bootstrap must be >= 0, got {bootstrap}")
         result = evaluate_folders(gen, gt, music, proto, mlist, bootstrap=bootstrap, cache_dir=cache,
-                                  gt_names=names, seed=seed)
+                                  gt_names=names, seed=seed, strict=strict,
+                                  log=lambda msg: typer.echo(f"warning: ground truth {msg}", err=True))
         print_table(result)
         if json_out is not None:
             write_json(result, json_out)

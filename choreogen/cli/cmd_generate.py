@@ -6,12 +6,17 @@ from typing import Optional
 
 import typer
 
+# An --out ending like this names a file, but --out is a folder: refuse it rather than create a folder "x.mp4".
+FILE_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".gif", ".webm", ".npz", ".npy", ".bvh", ".pkl", ".json",
+                 ".wav", ".mp3", ".ogg", ".flac", ".m4a", ".fbx", ".txt")
+
 
 def register(app: typer.Typer) -> None:
     @app.command("generate")
     def generate(
         song: Path = typer.Argument(..., help="Song: wav, mp3, ogg, flac or m4a, any length."),
-        out: Path = typer.Option(..., "--out", "-o", help="Output folder for <name>.npz, <name>.bvh, <name>.mp4."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder for <name>.npz, <name>.bvh, <name>.mp4 "
+                                 "(a folder: a name ending in a file suffix such as .mp4 is refused)."),
         genre: Optional[str] = typer.Option(None, help="Genre label (e.g. waltz) or free text naming one."),
         seconds: Optional[float] = typer.Option(None, help="Dance this many seconds (default: the whole song)."),
         start: float = typer.Option(0.0, help="Start this many seconds into the song."),
@@ -21,7 +26,7 @@ def register(app: typer.Typer) -> None:
         batch: Optional[int] = typer.Option(None, help="Windows denoised together (default: all; lower bounds memory)."),
         eta: Optional[float] = typer.Option(None, help="DDIM stochasticity 0..1 (default: the model's)."),
         model: str = typer.Option("default", "--model", help="'default', 'skeleton2d', 'skeleton3d' or a checkpoint path."),
-        device: str = typer.Option("cpu", help="cpu or cuda."),
+        device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or mps."),
         keep_joints: Optional[str] = typer.Option(None, help="Editing: keep these joints of --reference ('upper', 'lower' or names)."),
         reference: Optional[Path] = typer.Option(None, help="Editing: reference dance for --keep-joints."),
         inbetween: Optional[tuple[Path, Path]] = typer.Option(None, help="Editing: two clips A B; generate between them."),
@@ -35,9 +40,18 @@ def register(app: typer.Typer) -> None:
         smooth_root: Optional[float] = typer.Option(None, help="The same for the root position (default: the model's, else --smooth)."),
     ) -> None:
         """Generate a dance for SONG with the bundled model (or --model): writes npz, BVH and mp4."""
-        from ..fileio import check_output_dir
+        from ..device import check_device
+        from ..fileio import check_output_dir, require_file
 
+        from ..errors import ConfigError
+
+        if out.suffix.lower() in FILE_SUFFIXES:
+            raise ConfigError(f"the output must be a folder (for {Path(song).stem}.npz, .bvh and .mp4), but "
+                              f"'{out.name}' looks like a file name; give a folder such as "
+                              f"{out.with_suffix('') if str(out.with_suffix('')) else 'out'}/", out)
+        device = check_device(device)
         check_output_dir(out)
+        require_file(song, "song")  # before torch is imported: a typo is reported at once
         if model in ("skeleton2d", "skeleton3d"):
             _skeleton(song, out, model, seconds, seed, steps, no_video)
             return
@@ -51,7 +65,7 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
 
     from ..errors import ConfigError
     from ..fileio import require_file, staged_dir
-    from ..generation import editing
+    from ..tasks.dance3d import editing
     from ..tasks.dance3d.pipeline import generate_dance, get_generator
     from ..io import load_motion, save_motion
 
@@ -69,9 +83,15 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
             raise ConfigError("--keep-joints needs --reference MOTION")
         ref = load_motion(reference)
         constraint = editing.keep_joints(ref, keep_joints, cfg.skeleton, cfg.fps)
-        seconds = seconds or constraint.known.shape[0] / cfg.fps
+        if not seconds:
+            seconds = constraint.known.shape[0] / cfg.fps
+            con.print(f"note: editing: the dance takes the length of the reference {reference}, {seconds:.1f} s "
+                      "(--seconds sets another)", markup=False, highlight=False, soft_wrap=True)
     elif inbetween is not None:
         constraint = editing.inbetween(load_motion(inbetween[0]), load_motion(inbetween[1]), gap, cfg.skeleton, cfg.fps)
+        if seconds:
+            con.print("note: --inbetween: the dance is clip A + the gap + clip B; --seconds is ignored",
+                      markup=False, highlight=False, soft_wrap=True)
         seconds = constraint.known.shape[0] / cfg.fps
     elif continue_ is not None:
         constraint = editing.continue_from(load_motion(continue_), cfg.skeleton, cfg.fps)
@@ -90,6 +110,11 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
                          eta=eta, foot_lock=foot_lock, smooth=smooth, smooth_root=smooth_root)
     bar.close()
     m = res.motion
+    if genre and m.genre and genre.strip().lower() != m.genre.lower():
+        con.print(f"genre: understood '{genre}' as {m.genre}", markup=False, highlight=False, soft_wrap=True)
+    if seconds is not None and m.meta["seconds"] < seconds - 0.05:
+        con.print(f"note: the song has only {m.meta['seconds']:.1f} s left after {start:g} s: the dance is "
+                  f"{m.duration:.1f} s long, shorter than the {seconds:g} s asked", markup=False, highlight=False, soft_wrap=True)
     name = Path(song).stem
     with staged_dir(out) as tmp:
         save_motion(m, tmp / f"{name}.npz")
@@ -131,6 +156,9 @@ def _skeleton(song, out, model, seconds, seed, steps, no_video):
     t0 = time.perf_counter()
     m = generate_skeleton(song, model=model, seconds=seconds, seed=seed, **({"steps": steps} if steps else {}))
     wall = time.perf_counter() - t0
+    if seconds is not None and m.duration < seconds - 0.05:
+        Console(stderr=True).print(f"note: the song is only {m.duration:.1f} s long: the dance is {m.duration:.1f} s, "
+                                   f"shorter than the {seconds:g} s asked", markup=False, highlight=False, soft_wrap=True)
     name = Path(song).stem
     with staged_dir(out) as tmp:
         save_motion(m, tmp / f"{name}.npz")

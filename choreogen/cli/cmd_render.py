@@ -24,6 +24,8 @@ def register(app: typer.Typer) -> None:
         yaw: Optional[float] = typer.Option(None, help="Camera yaw in degrees (default: from the dancer's front)."),
         pitch: float = typer.Option(12.0, help="Camera looks down by this many degrees."),
         progress: bool = typer.Option(True, "--progress/--quiet", help="Show a progress bar."),
+        view: Optional[int] = typer.Option(None, "--view", help="Camera view of a multi-camera keypoint pickle "
+                                                               "(AIST++ keypoints2d has 9: 0-8; default 0)."),
     ) -> None:
         """Render a motion to an H.264 mp4 (3D figure, floor grid, follow camera) with its music in sync."""
         from ..errors import ConfigError
@@ -34,15 +36,20 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"unknown --preset '{preset}'")
         if music is not None and no_music:
             raise ConfigError("--music and --no-music contradict each other")
-        m = load_motion(motion)
-        song = music
+        from .cmd_repair import note_view
+
+        m = load_motion(motion, view=view)
+        note_view(m, view)
+        song, offset = music, 0.0
         if song is None and not no_music:
             song = resolve_music(m)
+            offset = float(m.meta.get("music_offset_s", 0.0))  # a dance of an excerpt starts there
             if song is not None and not song.is_file():
-                typer.echo(f"warning: the motion's music {song} is missing; rendering without sound", err=True)
+                typer.echo(f"warning: {motion}: its music {m.music} is missing (looked for {song}); "
+                           "rendering without sound (give the song with --music)", err=True)
                 song = None
         out = out if out is not None else Path(motion.stem + ".mp4")
         path = render_motion(m, out, song, width=width, height=height, fps=fps, preset=preset, crf=crf,
-                             yaw=yaw, pitch=pitch, progress=progress)
+                             yaw=yaw, pitch=pitch, progress=progress, music_offset=offset if song is not None else 0.0)
         typer.echo(f"wrote {path} ({m.duration:.2f} s at {fps:g} fps, {width}x{height}, "
                    f"music: {song if song is not None else 'none'})")

@@ -16,6 +16,8 @@ def register(app: typer.Typer) -> None:
                                                                    "shipped model for the file's joint layout."),
         min_conf: float = typer.Option(0.3, "--min-conf", help="Joints with a lower confidence count as missing."),
         tolerance: float = typer.Option(0.03, "--tolerance", help="How far a present joint may move, in body heights."),
+        view: int = typer.Option(None, "--view", help="Camera view of a multi-camera keypoint pickle "
+                                                     "(AIST++ keypoints2d has 9: 0-8; default 0)."),
     ) -> None:
         """Fill missing joints and remove jitter with the DanceFusion repair VAE; flags filled joints."""
         from ..errors import ConfigError
@@ -27,5 +29,14 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--tolerance must be >= 0, got {tolerance}")
         if out.suffix.lower() != ".npz":
             raise ConfigError("the output must be a .npz file", out)
-        m, p = repair_file(keypoints, out, checkpoint=checkpoint, min_conf=min_conf, tolerance=tolerance)
+        m, p = repair_file(keypoints, out, checkpoint=checkpoint, min_conf=min_conf, tolerance=tolerance, view=view)
+        note_view(m, view)
         typer.echo(f"{p}: {m.num_frames} frames, {m.skeleton}; {m.meta['repair']['summary']}")
+
+
+def note_view(m, view) -> None:
+    """Say which camera of a multi-camera keypoint file was used (stderr)."""
+    views = m.meta.get("views")
+    if views and views > 1:
+        how = "" if view is not None else " (the default; choose with --view N)"
+        typer.echo(f"note: camera view {m.meta.get('view', 0)} of {views} (0-{views - 1}){how}", err=True)

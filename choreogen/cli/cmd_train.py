@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         width: Optional[int] = typer.Option(None, help="Transformer width (d_model)."),
         layers: Optional[int] = typer.Option(None, help="Transformer blocks."),
         loss_strategy: Optional[str] = typer.Option(None, help="fixed | aligned-mtl | nash-mtl | upgrad."),
-        accelerator: str = typer.Option("cpu", help="cpu or gpu."),
+        accelerator: str = typer.Option("cpu", help="cpu, gpu (cuda), mps or auto."),
         devices: str = typer.Option("1", help="Devices per node (e.g. 2, or 'auto')."),
         strategy: str = typer.Option("auto", help="Lightning strategy, e.g. ddp."),
         num_nodes: int = typer.Option(1, help="Nodes (multi-node DDP)."),
@@ -32,10 +32,12 @@ def register(app: typer.Typer) -> None:
         """Train a generator on prepared windows; writes OUT/model.safetensors (self-describing)."""
         from dataclasses import replace
 
+        from ..device import check_accelerator
         from ..errors import ConfigError
         from ..tasks.dance3d.config import GeneratorConfig
         from ..tasks.dance3d.train import train_generator
 
+        accelerator, dev = check_accelerator(accelerator, devices)
         cfg = GeneratorConfig()
         if config is not None:
             try:
@@ -48,7 +50,6 @@ def register(app: typer.Typer) -> None:
                            if v is not None})
         md = replace(cfg.model, **{k: v for k, v in dict(d_model=width, n_layers=layers).items() if v is not None})
         cfg = replace(cfg, train=tr, model=md)
-        dev = devices if devices == "auto" else int(devices)
         path = train_generator(data, out, cfg, accelerator=accelerator, devices=dev, strategy=strategy,
                                num_nodes=num_nodes, resume=resume, init=init)
         typer.echo(f"model: {path}")

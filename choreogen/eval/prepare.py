@@ -36,6 +36,43 @@ def _source(m) -> str:
     return str(m.meta.get("source") or m.name)
 
 
+def _runs(ok: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of the runs of True in a 1-D bool array."""
+    d = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def _ranges(frames: list[tuple[int, int]]) -> str:
+    return ", ".join(f"{a}" if b - a == 1 else f"{a}-{b - 1}" for a, b in frames)
+
+
+def valid_part(motion, min_frames: int = 3):
+    """The longest run of frames without NaN/inf of ``motion`` (a tracking gap in a real capture).
+
+    Returns ``(motion_or_None, note_or_None)``: the motion itself and None when every frame is
+    valid; the cropped motion (its ``music_offset_s`` moved to the run's start) and a note naming
+    the dropped frames; or None and a note when fewer than ``min_frames`` valid frames remain.
+    """
+    T = motion.num_frames
+    if motion.has_smpl:
+        ok = np.isfinite(motion.poses).all(-1) & np.isfinite(motion.trans).all(-1)
+    else:
+        ok = np.isfinite(np.asarray(motion.joints)).all(axis=(-1, -2))
+    if ok.all():
+        return motion, None
+    src = _source(motion)
+    bad = _runs(~ok)
+    runs = _runs(ok)
+    what = f"{src}: frames {_ranges(bad)} of {T} contain NaN"
+    if not runs or max(b - a for a, b in runs) < min_frames:
+        return None, f"{what}; no usable part, file dropped"
+    a, b = max(runs, key=lambda r: (r[1] - r[0], -r[0]))
+    out = motion.slice(a, b)
+    out.meta["music_offset_s"] = float(motion.meta.get("music_offset_s", 0.0)) + a / motion.fps
+    out.meta["valid_frames"] = [a, b]
+    return out, f"{what}; evaluating frames {a}-{b - 1} ({(b - a) / motion.fps:.1f} s), dropping {T - (b - a)}"
+
+
 def positions_at(motion, fps: float, resample: str = "slerp_fk") -> np.ndarray:
     """(T, J, 3) float64 Y-up positions of ``motion`` at ``fps``.
 

@@ -253,16 +253,23 @@ def evaluate_motions(gen: list, gt: list, music: list | None = None, protocol: s
 
 
 def evaluate_folders(gen_dir, gt_dir, music_dir=None, protocol="tang2018", metrics=None,
-                     bootstrap: int = 200, cache_dir=None, gt_names: list[str] | None = None, **kw) -> dict:
+                     bootstrap: int = 200, cache_dir=None, gt_names: list[str] | None = None,
+                     strict: bool = False, log=None, **kw) -> dict:
     """Load every motion file in ``gen_dir`` and ``gt_dir`` and run :func:`evaluate_motions`.
 
     Music for BAS: ``music_dir/<stem>.<audio ext>``, else the motion's own ``music``.
     ``gt_names``: only GT files with these stems (e.g. a split). ``cache_dir`` defaults to
     :func:`default_cache_dir`.
+    Ground-truth captures with tracking gaps (NaN frames) are cut to their longest valid run
+    (:func:`~choreogen.eval.prepare.valid_part`; a file without one is dropped); each such case is
+    passed to ``log`` (a callable taking one line) and listed in ``details["gt_nan_frames"]``.
+    ``strict``: refuse such a ground-truth file instead (an InputError).
     """
     from ..io import load_motion
+    from ..motion.sequence import nan_frames_allowed
+    from .prepare import valid_part
 
-    def load_dir(d, names=None):
+    def load_dir(d, names=None, lenient=False):
         d = Path(d)
         if not d.is_dir():
             raise InputError("not a folder", d)
@@ -271,11 +278,26 @@ def evaluate_folders(gen_dir, gt_dir, music_dir=None, protocol="tang2018", metri
             files = [p for p in files if p.stem in set(names)]
         if not files:
             raise InputError("no motion files (.npz, .pkl, .npy, .bvh) in folder", d)
-        return [load_motion(p) for p in files]
+        if not lenient:
+            return [load_motion(p) for p in files]
+        with nan_frames_allowed():
+            return [load_motion(p) for p in files]
 
     gen = load_dir(gen_dir)
-    gt = load_dir(gt_dir, gt_names)
+    gt, notes = [], []
+    for m in load_dir(gt_dir, gt_names, lenient=not strict):
+        part, note = valid_part(m)
+        if note is not None:
+            notes.append(note)
+            if log is not None:
+                log(note)
+        if part is not None:
+            gt.append(part)
+    if not gt:
+        raise InputError("no ground-truth motion has a usable part without NaN frames", gt_dir)
     music = [find_music(m, music_dir) for m in gen]
     gt_music = [find_music(m, music_dir) for m in gt]
-    return evaluate_motions(gen, gt, music, protocol, metrics, gt_music=gt_music, bootstrap=bootstrap,
-                            cache_dir=cache_dir if cache_dir is not None else default_cache_dir(), **kw)
+    res = evaluate_motions(gen, gt, music, protocol, metrics, gt_music=gt_music, bootstrap=bootstrap,
+                           cache_dir=cache_dir if cache_dir is not None else default_cache_dir(), **kw)
+    res["details"]["gt_nan_frames"] = notes
+    return res

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..fileio import atomic_path, require_file
 from ..motion.sequence import Motion
 from ..motion.skeleton import SKELETONS, skeleton_for_joint_count
@@ -115,15 +115,27 @@ def load_npz(path: Path) -> Motion:
     return m.validate(str(path))
 
 
-def load_motion(path: str | os.PathLike) -> Motion:
+def load_motion(path: str | os.PathLike, *, view: int | None = None) -> Motion:
     """Load any motion file choreogen understands.
 
     Supported: contract ``.npz`` (ours), Tang2018/SMPL ``.npz`` (poses, trans, fps), AIST++ motion
     ``.pkl`` (smpl_poses/smpl_trans/smpl_scaling, 60 fps) and AIST++ ``keypoints2d`` pickles,
     FineDance ``.npy`` (T, 315|319), ``.bvh``, and OpenPose/COCO JSON keypoint folders.
     The result is validated (shapes, NaNs) but not canonicalised or resampled.
+    ``view``: camera of a multi-camera keypoint file (AIST++ ``keypoints2d``: 9 views; default 0);
+    ``meta["view"]``/``meta["views"]`` say which was used and how many there are.
     """
     p = Path(path)
+    if view is not None:
+        if p.suffix.lower() != ".pkl" or p.is_dir():
+            raise ConfigError("a camera view was given, but only multi-camera keypoint pickles "
+                              "(AIST++ keypoints2d) have views", p)
+        from .formats import load_pickle_motion
+
+        m = load_pickle_motion(p, view=view)
+        if "views" not in m.meta:
+            raise ConfigError("a camera view was given, but this pickle is not a multi-camera keypoint file", p)
+        return m
     if p.is_dir():
         from .formats import load_keypoint_folder
 

@@ -77,17 +77,20 @@ class VideoWriter:
         width, height: even frame size in pixels.
         fps: frame rate of the frames written.
         duration: seconds; output (audio included) is cut to it.
-        audio: optional music file muxed as AAC 160 kb/s from time 0.
+        audio: optional music file muxed as AAC 160 kb/s from time 0 (of the video).
         preset, crf: libx264 speed preset and quality.
+        audio_offset: seconds into ``audio`` where the video starts (a dance of an excerpt).
     """
 
     def __init__(self, path, width: int, height: int, fps: float, duration: float, audio=None,
-                 preset: str = "veryfast", crf: int = 20, queue_size: int = 6):
+                 preset: str = "veryfast", crf: int = 20, queue_size: int = 6, audio_offset: float = 0.0):
         self.path, self.size = Path(path), (height, width, 3)
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", _rate(fps),
                "-i", "pipe:0"]
         if audio is not None:
+            if audio_offset > 0:
+                cmd += ["-ss", f"{audio_offset:.6f}"]
             cmd += ["-i", os.fspath(audio), "-map", "0:v:0", "-map", "1:a:0",
                     "-c:a", "aac", "-b:a", "160k"]
         cmd += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",

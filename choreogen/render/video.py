@@ -51,7 +51,8 @@ def _sample(x: np.ndarray, i0, i1, w) -> np.ndarray:
 def render_motion(motion: Motion, out: str | os.PathLike, music: str | os.PathLike | None = None, *,
                   width: int = 640, height: int = 480, fps: float = 30.0,
                   highlight: np.ndarray | None = None, progress: bool = False, preset: str = "superfast",
-                  crf: int = 20, yaw: float | None = None, pitch: float = 12.0, clock: bool = True) -> Path:
+                  crf: int = 20, yaw: float | None = None, pitch: float = 12.0, clock: bool = True,
+                  music_offset: float = 0.0) -> Path:
     """Render ``motion`` to ``out`` (.mp4, H.264 yuv420p [+ AAC music]) atomically; returns the path.
 
     Args:
@@ -66,6 +67,8 @@ def render_motion(motion: Motion, out: str | os.PathLike, music: str | os.PathLi
         yaw, pitch: 3D camera direction in degrees (yaw 0 = on the +Z side, i.e. in front of SMPL's
             rest pose; None = 25 degrees to the dancer's left of the way they face in the first 2 s).
         clock: draw an mm:ss.s clock in a corner.
+        music_offset: seconds into ``music`` where the motion starts (``motion.meta["music_offset_s"]``
+            for a dance generated from an excerpt, ``generate --start``).
 
     The video has exactly round(T * fps / motion.fps) frames, i.e. the motion's duration to within
     half a frame; all joints of every frame stay inside the image.
@@ -81,6 +84,8 @@ def render_motion(motion: Motion, out: str | os.PathLike, music: str | os.PathLi
     if not (np.isfinite(fps) and 1 <= fps <= 240):
         raise ConfigError(f"--fps must be between 1 and 240, got {fps}")
     motion.validate()
+    if not (np.isfinite(music_offset) and music_offset >= 0):
+        raise ConfigError(f"the music offset must be >= 0 seconds, got {music_offset}")
     if music is not None:
         check_audio(music)
     src = motion.meta.get("source")
@@ -91,13 +96,14 @@ def render_motion(motion: Motion, out: str | os.PathLike, music: str | os.PathLi
     joints = np.asarray(motion.positions(), np.float64)
     T, J, D = joints.shape
     visible = np.isfinite(joints).all(-1)
-    if motion.confidence is not None:
-        visible &= motion.confidence > 0
     hl = highlight if highlight is not None else motion.meta.get("filled")
     if hl is not None:
         hl = np.asarray(hl, bool)
         if hl.shape != (T, J):
             raise ConfigError(f"highlight mask must have shape {(T, J)}, got {hl.shape}", src)
+    if motion.confidence is not None:
+        # a repaired file stores its filled joints with confidence 0: draw them (highlighted) anyway
+        visible &= (motion.confidence > 0) if hl is None else ((motion.confidence > 0) | hl)
     n_out, i0, i1, w = _time_grid(T, motion.fps, fps)
     jj = _sample(np.where(visible[..., None], joints, 0.0), i0, i1, w)
     vis = visible[i0] & visible[i1]
@@ -112,7 +118,8 @@ def render_motion(motion: Motion, out: str | os.PathLike, music: str | os.PathLi
         bar = tqdm(total=n_out, unit="frame", desc=f"render {out.name}", file=sys.stderr, dynamic_ncols=True)
     try:
         with atomic_path(out, suffix=".mp4") as tmp:
-            with VideoWriter(tmp, width, height, fps, n_out / fps, music, preset=preset, crf=crf) as vw:
+            with VideoWriter(tmp, width, height, fps, n_out / fps, music, preset=preset, crf=crf,
+                             audio_offset=music_offset) as vw:
                 for img in frames:
                     vw.write(img)
                     if bar is not None:

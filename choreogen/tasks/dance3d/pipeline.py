@@ -34,7 +34,9 @@ def default_checkpoint() -> str | Path:
 
 def get_generator(checkpoint: str | os.PathLike | None = None, device: str = "cpu") -> LoadedGenerator:
     """A bundled name or checkpoint path (None: :func:`default_checkpoint`) -> the loaded model (cached)."""
-    return load_generator(checkpoint or default_checkpoint(), device=device)
+    from ...device import check_device
+
+    return load_generator(checkpoint or default_checkpoint(), device=check_device(device))
 
 
 @dataclass
@@ -111,8 +113,9 @@ def generate_dance(
     from ...audio import load_audio, music_features
 
     t0 = time.perf_counter()
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("--device cuda requested but no CUDA GPU is available")
+    from ...device import check_device
+
+    device = check_device(device)
     gen = get_generator(checkpoint, device)
     cfg = gen.config
     steps = cfg.diffusion.sample_steps if steps is None else int(steps)
@@ -210,10 +213,11 @@ def generate_dance(
     poses, trans, joints = decode_to_smpl(feats_out, skel)
     motion = Motion(
         skeleton=skel.name, fps=fps, joints=joints, poses=poses, trans=trans,
-        music=str(song), genre=(cfg.genres[genre_idx] if genre_idx >= 0 else None),
+        music=os.path.abspath(song),  # absolute: the npz may be rendered from another folder
+        genre=(cfg.genres[genre_idx] if genre_idx >= 0 else None),
         name=Path(song).stem,
         meta={"seed": int(seed), "model": gen.model_id, "steps": steps, "guidance": guidance, "eta": eta, "smooth": smooth, "smooth_root": smooth_root,
-              "start": start, "seconds": len(y) / sr, "windows": plan.n_windows, "window": plan.window,
+              "start": start, "music_offset_s": float(start), "seconds": len(y) / sr, "windows": plan.n_windows, "window": plan.window,
               "overlap": plan.overlap, "constraint": constraint.description if constraint else ""},
     )
     motion = motion.canonical(floor="tracked")

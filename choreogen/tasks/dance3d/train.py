@@ -85,7 +85,9 @@ def train_generator(
     continue training the bundled model; its architecture and feature settings are used.
     """
     from ...data.windows import PreparedWindows, load_manifest
+    from ...device import check_accelerator
 
+    accelerator, devices = check_accelerator(accelerator, devices)
     data_dir, out = Path(data_dir), Path(out_dir)
     if not (data_dir / "manifest.json").exists():
         raise InputError("not a prepared dataset (no manifest.json); run `choreogen data prepare` first", data_dir)

@@ -216,9 +216,9 @@ def generate_skeleton(song: str | os.PathLike, model: str = "skeleton2d", second
         px = (joints - cam[:, None, :]) * BODY_PX + IMAGE_SIZE / 2.0
         meta.update({"image_size": [IMAGE_SIZE, IMAGE_SIZE], "units": "pixels"})
         m = Motion(skeleton="coco17", fps=fps, joints=px.astype(np.float32),
-                   confidence=np.ones(px.shape[:2], np.float32), music=str(song), name=Path(song).stem, meta=meta)
+                   confidence=np.ones(px.shape[:2], np.float32), music=os.path.abspath(song), name=Path(song).stem, meta=meta)
         return m
     meta["units"] = "metres"
-    m = Motion(skeleton="smpl24", fps=fps, joints=joints.astype(np.float32), music=str(song),
+    m = Motion(skeleton="smpl24", fps=fps, joints=joints.astype(np.float32), music=os.path.abspath(song),
                name=Path(song).stem, meta=meta)
     return m.canonical(floor="global")

@@ -223,11 +223,14 @@ def repair_motion(motion: Motion, checkpoint: str | os.PathLike | None = None, m
 
 
 def repair_file(path: str | os.PathLike, out: str | os.PathLike, checkpoint=None, min_conf: float = DEFAULT_MIN_CONF,
-                tolerance: float = 0.03) -> tuple[Motion, Path]:
-    """Load any keypoint/motion file, repair it, write the contract npz (with ``filled``) atomically."""
+                tolerance: float = 0.03, view: int | None = None) -> tuple[Motion, Path]:
+    """Load any keypoint/motion file, repair it, write the contract npz (with ``filled``) atomically.
+
+    ``view``: camera of a multi-camera keypoint pickle (AIST++: 9; default 0), see ``load_motion``.
+    """
     from ...io import load_motion, save_motion
 
-    m = load_motion(path)
+    m = load_motion(path, view=view)
     m.meta.setdefault("source", str(path))
     r = repair_motion(m, checkpoint=checkpoint, min_conf=min_conf, tolerance=tolerance)
     meta_out = {k: v for k, v in r.meta.items() if k != "filled"}
