@@ -9,7 +9,7 @@ and after the last step by the known values themselves.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 import torch
 
@@ -105,20 +105,36 @@ def ddpm_sample(denoise: Denoiser, shape, schedule: NoiseSchedule, **kw) -> torc
     return ddim_sample(denoise, shape, schedule, steps=schedule.num_steps, eta=1.0, **kw)
 
 
-def guided_denoiser(model_fn: Callable[..., torch.Tensor], cond: dict, guidance: float) -> Denoiser:
-    """Classifier-free guidance in one batched forward pass.
+def _cat(a, b):
+    """Concatenate two conditioning values along the batch: tensors, or lists of tensor tuples
+    (per-layer attention keys/values); anything else (flags, ints) must be equal and is kept."""
+    if isinstance(a, torch.Tensor):
+        return torch.cat([a, b])
+    if isinstance(a, (list, tuple)) and a and isinstance(a[0], (list, tuple)):
+        return [tuple(torch.cat([x, y]) for x, y in zip(pa, pb)) for pa, pb in zip(a, b)]
+    return a
 
-    ``model_fn(x_t, t, drop_cond=bool_tensor, **cond)`` predicts x0. With ``guidance`` w the result
-    is ``uncond + w * (cond - uncond)`` (w = 1: conditional only, one pass; w = 0: unconditional).
+
+def guided_denoiser(model_fn: Callable[..., torch.Tensor], cond: Mapping, guidance: float,
+                    uncond: Mapping | None = None) -> Denoiser:
+    """Classifier-free guidance in one batched forward pass, for any conditioning mapping.
+
+    ``model_fn(x_t, t, drop_cond=bool_tensor, **cond)`` predicts x0 for a batch whose rows with
+    ``drop_cond`` True are unconditional. ``uncond`` (default: ``cond``) is the conditioning of
+    those rows (e.g. precomputed null music keys/values). With ``guidance`` w the result is
+    ``uncond + w * (cond - uncond)`` (w = 1: conditional only, one pass; w = 0: unconditional).
+    The sampler never sees the mapping: any condition (music, genre, text, image latent) plugs in.
     """
     if guidance == 1.0:
         def fn(x, t):
             return model_fn(x, t, drop_cond=torch.zeros(x.shape[0], dtype=torch.bool, device=x.device), **cond)
         return fn
 
+    un = cond if uncond is None else uncond
+    both = {k: _cat(v, un[k]) for k, v in cond.items()}
+
     def fn(x, t):
         B = x.shape[0]
-        both = {k: torch.cat([v, v]) if isinstance(v, torch.Tensor) else v for k, v in cond.items()}
         drop = torch.cat([torch.zeros(B, dtype=torch.bool), torch.ones(B, dtype=torch.bool)]).to(x.device)
         out = model_fn(torch.cat([x, x]), torch.cat([t, t]), drop_cond=drop, **both)
         c, u = out[:B], out[B:]

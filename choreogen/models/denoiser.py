@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Mapping
 
 import torch
 import torch.nn.functional as F
@@ -98,6 +99,8 @@ class Block(nn.Module):
 
 
 class DanceDenoiser(nn.Module):
+    COND_KEYS = frozenset({"music", "genre", "drop_cond", "music_tokens", "music_kv"})
+
     def __init__(self, cfg: DenoiserConfig):
         super().__init__()
         self.cfg = cfg
@@ -155,15 +158,30 @@ class DanceDenoiser(nn.Module):
         self,
         x_t: torch.Tensor,
         t: torch.Tensor,
+        cond: Mapping[str, object] | None = None,
+        *,
         music: torch.Tensor | None = None,
         genre: torch.Tensor | None = None,
         drop_cond: torch.Tensor | None = None,
         music_tokens: torch.Tensor | None = None,
         music_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> torch.Tensor:
-        """x_t (B, T, Dm), t (B,) long, music (B, T, Da) or precomputed ``music_tokens`` (or their
-        ``music_kv`` from :meth:`memory_kv`), genre (B,) long (-1 = none), drop_cond (B,) bool
-        (True = unconditional). Returns x0 (B, T, Dm)."""
+        """x_t (B, T, Dm), t (B,) long -> x0 (B, T, Dm).
+
+        Conditioning is data: ``cond`` maps names to values -- ``music`` (B, T, Da) features, or
+        precomputed ``music_tokens`` (B, T', d) or their ``music_kv`` (from :meth:`memory_kv`);
+        ``genre`` (B,) long (-1 = none) -- and ``drop_cond`` (B,) bool marks unconditional rows
+        (classifier-free guidance). The same names are accepted as keyword arguments; unknown
+        names in ``cond`` are an error (a checkpoint that cannot use a condition must say so)."""
+        if cond:
+            unknown = set(cond) - self.COND_KEYS
+            if unknown:
+                raise KeyError(f"this denoiser takes no condition {sorted(unknown)} (it takes {sorted(self.COND_KEYS)})")
+            music = cond.get("music", music)
+            genre = cond.get("genre", genre)
+            drop_cond = cond.get("drop_cond", drop_cond)
+            music_tokens = cond.get("music_tokens", music_tokens)
+            music_kv = cond.get("music_kv", music_kv)
         B, T, _ = x_t.shape
         d = self.cfg.d_model
         h = self.motion_in(self._patch(x_t))

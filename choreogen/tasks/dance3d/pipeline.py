@@ -17,6 +17,7 @@ import torch
 
 from ...errors import ConfigError, InputError
 from ...diffusion.precond import precondition
+from ...diffusion.sampler import guided_denoiser
 from ...diffusion.schedule import NoiseSchedule
 from ...motion.representation import N_CONTACT, decode_to_smpl
 from ...motion.sequence import Motion
@@ -74,159 +75,229 @@ def resolve_genre(gen: LoadedGenerator, genre: str | None) -> int:
     raise ConfigError(f"unknown genre '{genre}' (this model knows: {known})")
 
 
-def generate_dance(
-    song: str | os.PathLike,
-    checkpoint: str | os.PathLike | None = None,
-    genre: str | None = None,
-    seconds: float | None = None,
-    start: float = 0.0,
-    seed: int = 0,
-    steps: int | None = None,
-    guidance: float | None = None,
-    batch: int | None = None,
-    overlap: float = 0.5,
-    device: str = "cpu",
-    constraint: Constraint | None = None,
-    progress=None,
-    stage_radius: float | None = 5.0,
-    eta: float | None = None,
-    foot_lock: bool = True,
-    smooth: float | None = None,
-    smooth_root: float | None = None,
-) -> GenerationResult:
-    """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
+@dataclass(frozen=True)
+class SamplingOptions:
+    """Validated sampling settings (None in a call = the checkpoint's default)."""
 
-    Returns a canonical 30 fps :class:`Motion` with SMPL ``poses``/``trans`` and FK ``joints``.
-    ``overlap``: fraction of a window shared with the next one (0 < overlap < 1).
-    ``stage_radius``: keep the dancer within this many metres of the start (slow correction, see
-    :func:`choreogen.tasks.dance3d.postprocess.contain`); None disables it (editing constraints
-    always disable it, so given positions are kept).
-    ``foot_lock``: cancel the sliding of feet the model itself marks as planted by correcting the
-    root trajectory (:func:`choreogen.tasks.dance3d.postprocess.lock_feet`; poses untouched; off for
-    editing constraints).
-    ``smooth``: Gaussian sigma in frames applied over time to the generated root and rotations
-    before decoding (:func:`choreogen.tasks.dance3d.postprocess.smooth_features`); None = the
-    checkpoint's default (``diffusion.smooth``), 0 = off. ``smooth_root``: the same for the root
-    position (None = the checkpoint's ``diffusion.smooth_root``, or ``smooth`` if that is 0).
-    Given values of an editing constraint are restored afterwards.
+    steps: int
+    guidance: float
+    eta: float
+    smooth: float
+    smooth_root: float
+    overlap: float
+    batch: int | None
+
+
+class Dance3DPipeline:
+    """Song -> dance with one loaded generator (diffusers-style: load once, call many times).
+
+        pipe = Dance3DPipeline.from_pretrained()            # bundled "dance3d", or a path
+        result = pipe("song.mp3", genre="waltz", seconds=30, seed=0)
+        result.motion                                        # canonical 30 fps Motion (SMPL-24)
+
+    Holds the denoiser, its noise schedule, normaliser and the checkpoint's sampling defaults.
+    The pipeline composes shared rooms: ``audio`` (features), ``diffusion`` (guidance, DDIM),
+    :mod:`.longform` (windows), :mod:`.postprocess`; it does no I/O besides reading the song.
     """
-    from ...audio import load_audio, music_features
 
-    t0 = time.perf_counter()
-    from ...device import check_device
+    def __init__(self, generator: LoadedGenerator, device: str = "cpu"):
+        self.generator, self.device = generator, device
+        self.config = generator.config
+        self.schedule = NoiseSchedule(self.config.diffusion.num_steps, self.config.diffusion.schedule)
 
-    device = check_device(device)
-    gen = get_generator(checkpoint, device)
-    cfg = gen.config
-    steps = cfg.diffusion.sample_steps if steps is None else int(steps)
-    guidance = cfg.diffusion.guidance if guidance is None else float(guidance)
-    eta = cfg.diffusion.eta if eta is None else float(eta)
-    if not (np.isfinite(eta) and 0.0 <= eta <= 1.0):
-        raise ConfigError(f"--eta must be between 0 and 1, got {eta}")
-    smooth = cfg.diffusion.smooth if smooth is None else float(smooth)
-    if not (np.isfinite(smooth) and 0.0 <= smooth <= 10.0):
-        raise ConfigError(f"--smooth must be between 0 and 10 frames, got {smooth}")
-    if smooth_root is None:
-        smooth_root = cfg.diffusion.smooth_root if cfg.diffusion.smooth_root > 0 else smooth
-    smooth_root = float(smooth_root)
-    if not (np.isfinite(smooth_root) and 0.0 <= smooth_root <= 30.0):
-        raise ConfigError(f"--smooth-root must be between 0 and 30 frames, got {smooth_root}")
-    if not 1 <= steps <= cfg.diffusion.num_steps:
-        raise ConfigError(f"--steps must be between 1 and {cfg.diffusion.num_steps}, got {steps}")
-    if not np.isfinite(guidance) or not 0.0 <= guidance <= 20.0:
-        raise ConfigError(f"--guidance must be between 0 and 20, got {guidance}")
-    if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
-        raise ConfigError(f"--seconds must be positive, got {seconds}")
-    if not 0.0 < overlap < 1.0:
-        raise ConfigError(f"overlap must be in (0, 1), got {overlap}")
-    if batch is not None and batch < 1:
-        raise ConfigError(f"--batch must be at least 1, got {batch}")
-    genre_idx = resolve_genre(gen, genre)
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike | None = None, device: str = "cpu") -> "Dance3DPipeline":
+        """A bundled model name (``choreogen models``), a checkpoint path, or None (``$CHOREOGEN_MODEL``
+        or the bundled default). Models are cached per file and device."""
+        from ...device import check_device
 
-    y, sr = load_audio(song, min_duration=MIN_SONG_SECONDS, require_sound=True)
-    duration = len(y) / sr
-    if start < 0 or start >= duration - MIN_SONG_SECONDS:
-        raise ConfigError(f"--start {start} s leaves less than {MIN_SONG_SECONDS} s of a {duration:.1f} s song")
-    s0 = int(round(start * sr))
-    s1 = len(y) if seconds is None else min(len(y), s0 + int(round(seconds * sr)))
-    y = y[s0:s1]
-    if seconds is not None and (s1 - s0) / sr < seconds - 0.05:
-        seconds = (s1 - s0) / sr  # the song is shorter than asked: dance to its end
-    fps = cfg.fps
-    total = int(round(len(y) / sr * fps))
-    t_feat = time.perf_counter()
-    plan = WindowPlan(total=total, window=cfg.window, overlap=max(0, int(round(cfg.window * overlap))) // cfg.model.patch * cfg.model.patch)
-    feats = music_features((y, sr), kind=cfg.music_features, fps=fps, n_frames=plan.padded, cache=False)
-    music = torch.as_tensor(np.asarray(feats, np.float32), device=device)
-    t_feat = time.perf_counter() - t_feat
+        device = check_device(device)
+        return cls(get_generator(name_or_path, device), device)
 
-    model = gen.model
-    dtype = torch.float32
-    schedule = NoiseSchedule(cfg.diffusion.num_steps, cfg.diffusion.schedule)
-    sd = cfg.diffusion.sigma_data
+    @property
+    def genres(self) -> list[str]:
+        return list(self.config.genres)
 
-    def factory(mus_windows: torch.Tensor):
-        with torch.no_grad():
-            tokens = model.encode_music(mus_windows.to(dtype))
-            null = model.null_music.to(tokens.dtype).expand_as(tokens)
-        K = mus_windows.shape[0]
-        g = torch.full((K,), genre_idx, dtype=torch.long, device=device)
+    def options(self, steps=None, guidance=None, eta=None, smooth=None, smooth_root=None, overlap=0.5,
+                batch=None) -> SamplingOptions:
+        """Fill defaults from the checkpoint and validate (ConfigError naming the option)."""
+        d = self.config.diffusion
+        steps = d.sample_steps if steps is None else int(steps)
+        guidance = d.guidance if guidance is None else float(guidance)
+        eta = d.eta if eta is None else float(eta)
+        smooth = d.smooth if smooth is None else float(smooth)
+        if smooth_root is None:
+            smooth_root = d.smooth_root if d.smooth_root > 0 else smooth
+        smooth_root = float(smooth_root)
+        checks = [
+            (np.isfinite(eta) and 0.0 <= eta <= 1.0, f"--eta must be between 0 and 1, got {eta}"),
+            (np.isfinite(smooth) and 0.0 <= smooth <= 10.0, f"--smooth must be between 0 and 10 frames, got {smooth}"),
+            (np.isfinite(smooth_root) and 0.0 <= smooth_root <= 30.0,
+             f"--smooth-root must be between 0 and 30 frames, got {smooth_root}"),
+            (1 <= steps <= d.num_steps, f"--steps must be between 1 and {d.num_steps}, got {steps}"),
+            (np.isfinite(guidance) and 0.0 <= guidance <= 20.0, f"--guidance must be between 0 and 20, got {guidance}"),
+            (0.0 < overlap < 1.0, f"overlap must be in (0, 1), got {overlap}"),
+            (batch is None or batch >= 1, f"--batch must be at least 1, got {batch}"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ConfigError(msg)
+        return SamplingOptions(steps, guidance, eta, smooth, smooth_root, overlap, batch)
 
-        with torch.no_grad():  # music keys/values once per window batch, not once per step
-            kv = model.memory_kv(tokens if guidance == 1.0 else torch.cat([tokens, null]))
-        drop = torch.cat([torch.zeros(K, dtype=torch.bool), torch.ones(K, dtype=torch.bool)]).to(device)
+    def __call__(
+        self,
+        song: str | os.PathLike,
+        genre: str | None = None,
+        seconds: float | None = None,
+        start: float = 0.0,
+        seed: int = 0,
+        steps: int | None = None,
+        guidance: float | None = None,
+        batch: int | None = None,
+        overlap: float = 0.5,
+        constraint: Constraint | None = None,
+        progress=None,
+        stage_radius: float | None = 5.0,
+        eta: float | None = None,
+        foot_lock: bool = True,
+        smooth: float | None = None,
+        smooth_root: float | None = None,
+    ) -> GenerationResult:
+        """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
 
-        def denoise(x, t):
+        Returns a canonical 30 fps :class:`Motion` with SMPL ``poses``/``trans`` and FK ``joints``.
+        ``overlap``: fraction of a window shared with the next one (0 < overlap < 1).
+        ``stage_radius``: keep the dancer within this many metres of the start (slow correction, see
+        :func:`choreogen.tasks.dance3d.postprocess.contain`); None disables it (editing constraints
+        always disable it, so given positions are kept).
+        ``foot_lock``: cancel the sliding of feet the model itself marks as planted by correcting the
+        root trajectory (:func:`choreogen.tasks.dance3d.postprocess.lock_feet`; poses untouched; off
+        for editing constraints).
+        ``smooth``: Gaussian sigma in frames applied over time to the generated root and rotations
+        before decoding (:func:`choreogen.tasks.dance3d.postprocess.smooth_features`); None = the
+        checkpoint's default (``diffusion.smooth``), 0 = off. ``smooth_root``: the same for the root
+        position (None = the checkpoint's ``diffusion.smooth_root``, or ``smooth`` if that is 0).
+        Given values of an editing constraint are restored afterwards.
+        """
+        t0 = time.perf_counter()
+        opt = self.options(steps, guidance, eta, smooth, smooth_root, overlap, batch)
+        if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
+            raise ConfigError(f"--seconds must be positive, got {seconds}")
+        genre_idx = resolve_genre(self.generator, genre)
+        t_feat = time.perf_counter()
+        y, sr = self._song(song, start, seconds)
+        plan, music = self._music(y, sr, opt.overlap)
+        t_feat = time.perf_counter() - t_feat
+        known = mask = None
+        if constraint is not None:
+            known = torch.zeros(plan.padded, constraint.known.shape[-1])
+            mask = torch.zeros_like(known)
+            n = min(plan.padded, constraint.known.shape[0])
+            known[:n] = constraint.known[:n]
+            mask[:n] = constraint.mask[:n]
+        sampler = LongformSampler(self._denoiser_factory(genre_idx, opt.guidance), self.generator.normalizer,
+                                  self.schedule, plan, known, mask)
+        g = torch.Generator(device="cpu").manual_seed(int(seed))
+        t_samp = time.perf_counter()
+        feats = sampler.sample(music, steps=opt.steps, generator=g, batch=opt.batch, progress=progress, eta=opt.eta)
+        t_samp = time.perf_counter() - t_samp
+        meta = {"seed": int(seed), "model": self.generator.model_id, "steps": opt.steps, "guidance": opt.guidance,
+                "eta": opt.eta, "smooth": opt.smooth, "smooth_root": opt.smooth_root, "start": start,
+                "music_offset_s": float(start), "seconds": len(y) / sr, "windows": plan.n_windows,
+                "window": plan.window, "overlap": plan.overlap,
+                "constraint": constraint.description if constraint else ""}
+        motion = self._to_motion(feats, song, genre_idx, opt, constraint, meta, foot_lock, stage_radius)
+        wall = time.perf_counter() - t0
+        return GenerationResult(motion, wall, {"features": t_feat, "sampling": t_samp, "total": wall})
+
+    # ------------------------------------------------------------------------------ the steps
+    def _song(self, song, start: float, seconds: float | None) -> tuple[np.ndarray, int]:
+        """Decoded mono audio of the part to dance: ``seconds`` from ``start`` (or to the end)."""
+        from ...audio import load_audio
+
+        y, sr = load_audio(song, min_duration=MIN_SONG_SECONDS, require_sound=True)
+        duration = len(y) / sr
+        if start < 0 or start >= duration - MIN_SONG_SECONDS:
+            raise ConfigError(f"--start {start} s leaves less than {MIN_SONG_SECONDS} s of a {duration:.1f} s song")
+        s0 = int(round(start * sr))
+        s1 = len(y) if seconds is None else min(len(y), s0 + int(round(seconds * sr)))
+        return y[s0:s1], sr
+
+    def _music(self, y: np.ndarray, sr: int, overlap: float) -> tuple[WindowPlan, torch.Tensor]:
+        """Window plan for the song and its music features (plan.padded, Da) at the model fps."""
+        from ...audio import music_features
+
+        cfg = self.config
+        total = int(round(len(y) / sr * cfg.fps))
+        ov = max(0, int(round(cfg.window * overlap))) // cfg.model.patch * cfg.model.patch
+        plan = WindowPlan(total=total, window=cfg.window, overlap=ov)
+        feats = music_features((y, sr), kind=cfg.music_features, fps=cfg.fps, n_frames=plan.padded, cache=False)
+        return plan, torch.as_tensor(np.asarray(feats, np.float32), device=self.device)
+
+    def _denoiser_factory(self, genre_idx: int, guidance: float):
+        """music windows (K, W, Da) -> denoise(x_t, t) -> x0 with classifier-free guidance
+        (:func:`choreogen.diffusion.sampler.guided_denoiser`) over the conditioning mapping
+        {music_kv, genre}; the music keys/values are computed once per window batch."""
+        model, schedule, sd, device = self.generator.model, self.schedule, self.config.diffusion.sigma_data, self.device
+
+        def model_fn(x, t, drop_cond, **cond):
+            return precondition(model(x, t, dict(cond, drop_cond=drop_cond)), x, t, schedule, sd)
+
+        def factory(mus_windows: torch.Tensor):
+            K = mus_windows.shape[0]
+            g = torch.full((K,), genre_idx, dtype=torch.long, device=device)
             with torch.no_grad():
+                tokens = model.encode_music(mus_windows.to(torch.float32))
                 if guidance == 1.0:
-                    return precondition(model(x, t, genre=g, music_kv=kv), x, t, schedule, sd)
-                out = model(torch.cat([x, x]), torch.cat([t, t]), genre=torch.cat([g, g]), drop_cond=drop, music_kv=kv)
-                out = precondition(out, torch.cat([x, x]), torch.cat([t, t]), schedule, sd)
-                c, u = out[:K], out[K:]
-                return u + guidance * (c - u)
+                    return _no_grad(guided_denoiser(model_fn, {"music_kv": model.memory_kv(tokens), "genre": g}, 1.0))
+                null = model.null_music.to(tokens.dtype).expand_as(tokens)
+                kv = model.memory_kv(torch.cat([tokens, null]))  # one projection for both halves
+            cond = {"music_kv": [(k[:K], v[:K]) for k, v in kv], "genre": g}
+            uncond = {"music_kv": [(k[K:], v[K:]) for k, v in kv], "genre": g}
+            return _no_grad(guided_denoiser(model_fn, cond, guidance, uncond))
 
-        return denoise
+        return factory
 
-    known = mask = None
-    if constraint is not None:
-        known = torch.zeros(plan.padded, constraint.known.shape[-1])
-        mask = torch.zeros_like(known)
-        n = min(plan.padded, constraint.known.shape[0])
-        known[:n] = constraint.known[:n]
-        mask[:n] = constraint.mask[:n]
-    sampler = LongformSampler(factory, gen.normalizer, schedule, plan, known, mask)
-    g = torch.Generator(device="cpu").manual_seed(int(seed))
-    t_samp = time.perf_counter()
-    feats_out = sampler.sample(music, steps=steps, generator=g, batch=batch, progress=progress, eta=eta)
-    t_samp = time.perf_counter() - t_samp
+    def _to_motion(self, feats, song, genre_idx: int, opt: SamplingOptions, constraint, meta: dict,
+                   foot_lock: bool, stage_radius) -> Motion:
+        """Generated features (T, D) -> smoothed, decoded, canonical Motion (+ foot lock, stage)."""
+        cfg = self.config
+        if opt.smooth > 0 or opt.smooth_root > 0:
+            from .postprocess import smooth_features
 
-    if smooth > 0 or smooth_root > 0:
-        from .postprocess import smooth_features
+            raw = np.asarray(feats, np.float32)
+            sm = smooth_features(raw, opt.smooth, N_CONTACT, root_sigma=opt.smooth_root)
+            if constraint is not None:  # given values stay exactly as given
+                cm = np.asarray(constraint.mask[: len(sm)], np.float32)
+                sm[: len(cm)] = cm * raw[: len(cm)] + (1 - cm) * sm[: len(cm)]
+            feats = torch.from_numpy(sm)
+        skel = get_skeleton(cfg.skeleton)
+        poses, trans, joints = decode_to_smpl(feats, skel)
+        motion = Motion(
+            skeleton=skel.name, fps=cfg.fps, joints=joints, poses=poses, trans=trans,
+            music=os.path.abspath(song),  # absolute: the npz may be rendered from another folder
+            genre=(cfg.genres[genre_idx] if genre_idx >= 0 else None), name=Path(song).stem, meta=meta,
+        )
+        motion = motion.canonical(floor="tracked")
+        if constraint is None:
+            from .postprocess import contain, lock_feet
 
-        raw = np.asarray(feats_out, np.float32)
-        sm = smooth_features(raw, smooth, N_CONTACT, root_sigma=smooth_root)
-        if constraint is not None:  # given values stay exactly as given
-            cm = np.asarray(constraint.mask[: len(sm)], np.float32)
-            sm[: len(cm)] = cm * raw[: len(cm)] + (1 - cm) * sm[: len(cm)]
-        feats_out = torch.from_numpy(sm)
-    skel = get_skeleton(cfg.skeleton)
-    poses, trans, joints = decode_to_smpl(feats_out, skel)
-    motion = Motion(
-        skeleton=skel.name, fps=fps, joints=joints, poses=poses, trans=trans,
-        music=os.path.abspath(song),  # absolute: the npz may be rendered from another folder
-        genre=(cfg.genres[genre_idx] if genre_idx >= 0 else None),
-        name=Path(song).stem,
-        meta={"seed": int(seed), "model": gen.model_id, "steps": steps, "guidance": guidance, "eta": eta, "smooth": smooth, "smooth_root": smooth_root,
-              "start": start, "music_offset_s": float(start), "seconds": len(y) / sr, "windows": plan.n_windows, "window": plan.window,
-              "overlap": plan.overlap, "constraint": constraint.description if constraint else ""},
-    )
-    motion = motion.canonical(floor="tracked")
-    if constraint is None:
-        from .postprocess import contain, lock_feet
+            if foot_lock:
+                contacts = feats[..., :N_CONTACT]
+                motion = lock_feet(motion, contacts.numpy() if isinstance(contacts, torch.Tensor) else np.asarray(contacts))
+            motion = contain(motion, stage_radius)
+        return motion
 
-        if foot_lock:
-            contacts = feats_out[..., :N_CONTACT]
-            motion = lock_feet(motion, contacts.numpy() if isinstance(contacts, torch.Tensor) else np.asarray(contacts))
-        motion = contain(motion, stage_radius)
-    wall = time.perf_counter() - t0
-    return GenerationResult(motion, wall, {"features": t_feat, "sampling": t_samp, "total": wall})
+
+def _no_grad(fn):
+    def wrapped(x, t):
+        with torch.no_grad():
+            return fn(x, t)
+
+    return wrapped
+
+
+def generate_dance(song: str | os.PathLike, checkpoint: str | os.PathLike | None = None, device: str = "cpu",
+                   **kwargs) -> GenerationResult:
+    """One call of :class:`Dance3DPipeline` (``checkpoint``: bundled name or path; see its ``__call__``)."""
+    return Dance3DPipeline.from_pretrained(checkpoint, device)(song, **kwargs)
