@@ -24,6 +24,8 @@ demo: $(STAMP)
 	$(BIN)/choreogen demo --out out/demo
 
 test: $(STAMP)
+	$(BIN)/ruff check choreogen tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 
 bench: $(STAMP)

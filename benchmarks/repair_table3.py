@@ -51,7 +51,7 @@ def methods_for(models: dict[str, Path]) -> dict:
 def fmt_table(res: dict, unit: str) -> str:
     conds = [k for k in res if k != "ground_truth"]
     meths = list(res[conds[0]])
-    lines = [f"| method | metric | " + " | ".join(conds) + " |", "|---|---|" + "---|" * len(conds)]
+    lines = ["| method | metric | " + " | ".join(conds) + " |", "|---|---|" + "---|" * len(conds)]
     for m in meths:
         for metric in ("mse", "l1", "mpjpe", "fid", "div"):
             if metric not in res[conds[0]][m]:

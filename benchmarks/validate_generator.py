@@ -27,7 +27,6 @@ from choreogen.eval import evaluate_motions
 from choreogen.eval.dance_stats import contact_skate, motion_stats
 from choreogen.eval.physics import fsr
 from choreogen.tasks.dance3d.pipeline import generate_dance, get_generator
-from choreogen.motion import Motion
 from choreogen.io import load_motion
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from .motion import Motion  # noqa: F401
 
-from .io import load_motion, save_motion
 
 
 def example_song() -> Path:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from choreogen.audio import KINDS, cache_stats, feature_dim, music_features
+from choreogen.audio import cache_stats, feature_dim, music_features
 from choreogen.audio.features import aist_start_bpm
 from choreogen.errors import ConfigError, InputError
 

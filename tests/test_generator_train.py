@@ -196,7 +196,6 @@ def test_incompatible_or_corrupt_checkpoint(trained, tmp_path):
 
 
 def test_init_from_exported_checkpoint(trained, prepared, tmp_path):
-    from choreogen.tasks.dance3d.module import DanceDiffusionModule
     from choreogen.tasks.dance3d.train import train_generator
 
     _, path = trained

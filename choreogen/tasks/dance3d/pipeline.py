@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...errors import ConfigError, InputError
+from ...errors import ConfigError
 from ...diffusion.precond import precondition
 from ...diffusion.sampler import guided_denoiser
 from ...diffusion.schedule import NoiseSchedule

@@ -13,7 +13,6 @@ keypoints; everything for motion capture). Sources:
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
