@@ -49,7 +49,11 @@ def summarise(rows: dict) -> dict:
     ratios = [r["ratio"] for r in rows.values()]
     scales = [r["spectral_scale"] for r in rows.values()]
     p1 = [r["periods"]["1.0"] for r in rows.values()]
+    lr, ls = np.log2(ratios), np.log2(scales)
     return {"ratio_median": float(np.median(ratios)), "ratio_mean": float(np.mean(ratios)),
+            "ratio_geomean": float(2 ** lr.mean()), "ratio_log2_sd": float(lr.std()),
+            "spectral_scale_geomean": float(2 ** ls.mean()), "spectral_scale_log2_sd": float(ls.std()),
+            "scales_within_15pct_of_1.5625": int(sum(abs(r / 1.5625 - 1) < 0.15 for r in scales)),
             "follow_mean": float(np.mean([r["follow"] for r in rows.values()])),
             "spectral_scale_median": float(np.median(scales)), "period_1x_median_s": float(np.median(p1)),
             "songs_within_15pct_of_1.5625": int(sum(abs(r / 1.5625 - 1) < 0.15 for r in ratios))}
@@ -98,7 +102,9 @@ def main():
                 mrow["beat_period_s"][str(r)] = beat_period(feats)
                 cm = stretch_motion(cap30, r).canonical()
                 cj[r] = cm.positions()
-                crow["periods"][str(r)] = dominant_period(cj[r], fps)["period_s"]
+                dp = dominant_period(cj[r], fps)
+                crow["periods"][str(r)] = dp["period_s"]
+                crow.setdefault("peak_share", {})[str(r)] = dp["peak_share"]
                 pool["onsets"].append(feats[:, 0])
                 pool["beats"].append(np.flatnonzero(feats[:, 34] > 0.5) / fps)
                 pool["caps"].append(cj[r])
@@ -109,7 +115,9 @@ def main():
                 if gen is not None:
                     d = generate_dance(str(wav), a.model, genre=cap.genre, seed=a.seed).motion
                     mj[r] = d.positions()
-                    mrow["periods"][str(r)] = dominant_period(mj[r], fps)["period_s"]
+                    dp = dominant_period(mj[r], fps)
+                    mrow["periods"][str(r)] = dp["period_s"]
+                    mrow.setdefault("peak_share", {})[str(r)] = dp["peak_share"]
                     pool["dances"].append(mj[r])
                     if r == 1.0:
                         dances1.append(mj[r])
