@@ -29,6 +29,8 @@ Kinds (``feature_dim(kind)`` gives D):
 * ``"fast35"`` (D = 35): the baseline35 layout computed with numpy/scipy only (no librosa import,
   no numba compilation: fast in a fresh process); see :mod:`choreogen.audio.fast`. The default
   generator uses it.
+* ``"fast35+rhythm"`` (D = 40): ``fast35`` plus 5 rhythm columns from its beat column (beat phase
+  sin/cos, two-beat phase sin/cos, log2 tempo / 120 BPM); see :mod:`choreogen.audio.rhythm_cond`.
 
 When ``fps * 512`` (or ``22050 / fps``) is not an integer, features are computed on the nearest
 integer grid and re-timed to ``k / fps`` (linear interpolation; events moved to the nearest frame).
@@ -47,7 +49,8 @@ from .source import DEFAULT_MIN_DURATION, MusicSource, Source
 BASELINE_HOP = 512
 MEL_SR = 22050
 N_MELS = 80
-KINDS: dict[str, int] = {"baseline35": 35, "mel": N_MELS, "baseline35+mel": 35 + N_MELS, "fast35": 35}
+KINDS: dict[str, int] = {"baseline35": 35, "mel": N_MELS, "baseline35+mel": 35 + N_MELS, "fast35": 35,
+                         "fast35+rhythm": 40}  # fast35 + beat phase / tempo (audio/rhythm_cond.py)
 BASELINE_ONEHOT_COLS = (33, 34)
 _AIST_ID = re.compile(r"(?:^|_)m(BR|PO|LO|MH|LH|WA|KR|JS|JB|HO)(\d)(?:_|$)")
 
@@ -88,6 +91,10 @@ def music_features(source: Source, kind: str = "baseline35", fps: float = 30.0, 
     if n_frames is not None and (int(n_frames) != n_frames or n_frames < 1):
         raise ConfigError(f"n_frames must be a positive integer, got {n_frames!r}")
     src = source if isinstance(source, MusicSource) else MusicSource(source, min_duration=min_duration)
+    if kind == "fast35+rhythm":
+        from .rhythm_cond import with_rhythm
+
+        return with_rhythm(music_features(src, "fast35", fps, n_frames, cache, min_duration=min_duration), fps)
     parts = ["baseline35", "mel"] if kind == "baseline35+mel" else [kind]
     arrays = []
     T = None if n_frames is None else int(n_frames)

@@ -122,12 +122,18 @@ def train_generator(
     if resume and ckpt_last.exists():
         module = DanceDiffusionModule(cfg.to_dict())
     elif init_gen is not None:
-        if init_gen.config.music_features != cfg.music_features or init_gen.config.skeleton != cfg.skeleton:
+        from .widen import widen_music_input, widens
+
+        wider = widens(init_gen.config.music_features, cfg.music_features)  # e.g. fast35 -> fast35+rhythm
+        if (init_gen.config.music_features != cfg.music_features and not wider) or init_gen.config.skeleton != cfg.skeleton:
             raise ConfigError(f"--init checkpoint uses {init_gen.config.music_features}/{init_gen.config.skeleton}, "
                               f"the prepared data {cfg.music_features}/{cfg.skeleton}")
         module = DanceDiffusionModule(cfg.to_dict(), torch.as_tensor(init_gen.normalizer.lo), torch.as_tensor(init_gen.normalizer.hi))
-        module.model.load_state_dict(init_gen.model.state_dict())
-        module.ema.module.load_state_dict(init_gen.model.state_dict())
+        state = init_gen.model.state_dict()
+        if wider:  # new music columns start with zero weights: the same function as the init model
+            state = widen_music_input(state, init_gen.config.model.music_dim, cfg.model.music_dim, cfg.model.patch)
+        module.model.load_state_dict(state)
+        module.ema.module.load_state_dict(state)
     else:
         from ...motion.skeleton import get_skeleton
 
