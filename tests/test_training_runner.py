@@ -48,3 +48,20 @@ def test_train_skeleton_generator(run_cli, tmp_path, shared_data):
 def test_train_repair_bad_layout(run_cli, tmp_path, shared_data):
     code, so, se = run_cli(["train-repair", "--layout", "body25", "--data", shared_data, "--out", tmp_path / "x"])
     assert code == 2 and "coco17 or smpl24" in se and not (tmp_path / "x").exists()
+
+
+def test_models_lists_every_bundled_model(run_cli):
+    code, so, se = run_cli(["models", "--json"])
+    assert code == 0, se
+    rows = {r["name"]: r for r in json.loads(so)}
+    assert set(rows) == {"dance3d", "repair-coco17", "repair-smpl24", "skeleton2d", "skeleton3d"}
+    assert rows["dance3d"]["task"] == "dance3d" and rows["dance3d"]["steps"] >= 5000
+    assert all(0 < r["size_mb"] < 40 for r in rows.values())
+
+
+def test_bundled_name_of_another_task_is_refused():
+    from choreogen.errors import ConfigError
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+
+    with pytest.raises(ConfigError, match="not a dance3d model"):
+        load_generator("repair-smpl24")
