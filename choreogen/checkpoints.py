@@ -100,18 +100,15 @@ def resolve(name_or_path: str | os.PathLike | None, task: str, default: str | No
 
 def read(path: str | os.PathLike) -> Envelope:
     """Read any choreogen checkpoint (envelope or 0.1 legacy format); InputError naming the file."""
-    from safetensors import SafetensorError, safe_open
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     p = Path(path)
-    if not p.is_file():
-        raise InputError("model checkpoint not found", p)
+    meta = read_metadata(p)
     try:
-        with safe_open(str(p), framework="pt") as f:
-            meta = f.metadata() or {}
         tensors = load_file(str(p))
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise InputError(f"not a readable safetensors checkpoint ({e.__class__.__name__})", p) from None
+        raise InputError(f"checkpoint tensors are unreadable ({e.__class__.__name__})", p) from None
     try:
         if meta.get("format") == FORMAT:
             if meta.get("version") != VERSION:
