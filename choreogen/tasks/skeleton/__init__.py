@@ -2,8 +2,8 @@
 
 * :mod:`.damage` -- realistic detector damage (training pairs and test conditions);
 * :mod:`.baselines` -- linear / Akima interpolation and Savitzky-Golay smoothing;
-* :mod:`.repair` -- ``RepairPipeline`` / :func:`repair_motion` / :func:`repair_file` with a trained VAE;
-* :mod:`.generate` -- ``SkeletonPipeline`` / :func:`generate_skeleton`: song -> skeleton dance by
+* :mod:`.repair` -- :func:`repair_motion` / :func:`repair_file` with a trained VAE;
+* :mod:`.generate` -- :func:`generate_skeleton`: song -> skeleton dance by
   latent diffusion;
 * :mod:`.train_repair`, :mod:`.train_skelgen` -- their Lightning modules and training recipes.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 
-_EXPORTS = {"generate_skeleton": "generate", "SkeletonPipeline": "generate",
-            "repair_motion": "repair", "repair_file": "repair", "RepairPipeline": "repair"}
+_EXPORTS = {"generate_skeleton": "generate",
+            "repair_motion": "repair", "repair_file": "repair"}
 __all__ = sorted(_EXPORTS)
 
 
