@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from ... import checkpoints
+from ...diffusion.windows import WindowPlan, overlap_add
 from ...errors import ConfigError, InputError
 from ...motion.sequence import Motion
 from .checkpoint import SkelGen, load_skelgen, save_skelgen  # noqa: F401  (public names of this module)
@@ -62,39 +63,31 @@ def default_checkpoint(model: str) -> Path:
 # ------------------------------------------------------------------------------------ sampling
 def window_starts(total: int, window: int, overlap: int) -> list[int]:
     """Start frames of the windows covering ``total`` frames (stride = window - overlap)."""
-    stride = window - overlap
-    n = 1 if total <= window else 1 + int(np.ceil((total - window) / stride))
-    return [k * stride for k in range(n)]
+    return WindowPlan(total, window, overlap).starts
 
 
 def sample_latents(denoise, n_windows: int, window: int, overlap: int, channels: int, schedule, steps: int,
                    generator: torch.Generator, inpaint: bool = True) -> torch.Tensor:
-    """DDIM-sample (K, W, C) standardised latents, all windows in one batch. With ``inpaint``,
-    window k+1's first ``overlap`` frames are inpainted with window k's last ones (current x0
-    prediction, every step); without, windows are sampled independently (joined by
-    :func:`stitch_windows` only)."""
-    from ...diffusion.sampler import ddim_sample
+    """DDIM-sample (K, W, C) standardised latents, all windows in one batch, with the diffusion
+    room's window sampler. With ``inpaint``, window k+1's first ``overlap`` frames are inpainted
+    with window k's last ones (current x0 prediction, every step, full strength); without, windows
+    are sampled independently (joined by :func:`stitch_windows` only)."""
+    from ...diffusion.windows import LongformSampler
 
     S = window - overlap
-
-    def hook(x0, t_next):
-        if not inpaint or overlap <= 0 or n_windows < 2:
-            return None
-        known = torch.zeros_like(x0)
-        mask = torch.zeros_like(x0)
-        known[1:, :overlap] = x0[:-1, S:S + overlap]
-        mask[1:, :overlap] = 1
-        return known, mask
-
-    return ddim_sample(denoise, (n_windows, window, channels), schedule, steps=steps, generator=generator, hook=hook)
+    plan = WindowPlan(total=window + (n_windows - 1) * S, window=window, overlap=overlap)
+    sampler = LongformSampler(lambda _cond: denoise, schedule, plan, dims=channels, taper=0, inpaint=inpaint)
+    z, _ = sampler.sample_windows(torch.zeros(plan.padded, 0), steps, generator)
+    return z
 
 
 def stitch_windows(local: np.ndarray, starts: list[int], total: int, shift_axes: tuple[int, ...]) -> np.ndarray:
     """(K, W, J, D) windows in their own frames -> (total, J, D) one sequence.
 
     Window k+1 is translated along ``shift_axes`` by the mean difference between window k (already
-    placed) and itself over their shared frames, then windows are cross-faded with weights rising
-    linearly over the overlap (so there is no jump at a window boundary).
+    placed) and itself over their shared frames, then windows are cross-faded
+    (:func:`choreogen.diffusion.windows.overlap_add`: weights rising linearly over the overlap, so
+    there is no jump at a window boundary). ``starts`` must be evenly spaced (a :class:`WindowPlan`).
     """
     K, W, J, D = local.shape
     placed = local.astype(np.float64).copy()
@@ -107,24 +100,11 @@ def stitch_windows(local: np.ndarray, starts: list[int], total: int, shift_axes:
             placed[k][..., ax] += (prev[..., ax] - cur[..., ax]).reshape(-1, len(ax)).mean(0)
         else:  # no overlap: continue from the previous window's last frame
             placed[k][..., ax] += placed[k - 1, -1][..., ax].mean(0) - placed[k, 0][..., ax].mean(0)
-    n = starts[-1] + W
-    out = np.zeros((n, J, D))
-    wsum = np.zeros((n, 1, 1))
-    f = np.arange(W, dtype=np.float64)
-    for k in range(K):
-        w = np.ones(W)
-        if k > 0:
-            o = starts[k - 1] + W - starts[k]
-            if o > 0:
-                w = np.minimum(w, (f + 1) / (o + 1))
-        if k < K - 1:
-            o = starts[k] + W - starts[k + 1]
-            if o > 0:
-                w = np.minimum(w, (W - f) / (o + 1))
-        s = starts[k]
-        out[s:s + W] += w[:, None, None] * placed[k]
-        wsum[s:s + W] += w[:, None, None]
-    return (out / np.maximum(wsum, 1e-8))[:total]
+    stride = starts[1] - starts[0] if K > 1 else W
+    plan = WindowPlan(total=max(total, 1), window=W, overlap=W - stride)
+    if plan.n_windows != K or plan.starts != list(starts):
+        plan = WindowPlan(total=starts[-1] + W, window=W, overlap=W - stride)
+    return overlap_add(placed, plan)[:total]
 
 
 def generate_latent_windows(gen: SkelGen, music: np.ndarray, seed: int = 0, steps: int = 20,
