@@ -1,6 +1,7 @@
 """The public Python API in one place (mirrors the CLI); imports are lazy so ``import choreogen`` stays fast.
 
     from choreogen.api import generate_dance, repair_motion, generate_skeleton, example_song
+    from choreogen.api import Dance3DPipeline, RepairPipeline, SkeletonPipeline   # load once, call many times
 """
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ from pathlib import Path
 
 from .motion import Motion  # noqa: F401
 
+_PIPELINES = {"Dance3DPipeline": "tasks.dance3d.pipeline", "RepairPipeline": "tasks.skeleton.pipeline",
+              "SkeletonPipeline": "tasks.skeleton.pipeline"}
+
+
+def __getattr__(name: str):
+    if name in _PIPELINES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_PIPELINES[name]}", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def example_song() -> Path:

@@ -5,13 +5,14 @@
 * :mod:`.repair` -- :func:`repair_motion` / :func:`repair_file` with a trained VAE;
 * :mod:`.generate` -- :func:`generate_skeleton`: song -> skeleton dance by
   latent diffusion;
+* :mod:`.pipeline` -- :class:`RepairPipeline`, :class:`SkeletonPipeline` (load once, call many times);
 * :mod:`.train_repair`, :mod:`.train_skelgen` -- their Lightning modules and training recipes.
 """
 from __future__ import annotations
 
 import importlib
 
-_EXPORTS = {"generate_skeleton": "generate",
+_EXPORTS = {"generate_skeleton": "generate", "RepairPipeline": "pipeline", "SkeletonPipeline": "pipeline",
             "repair_motion": "repair", "repair_file": "repair"}
 __all__ = sorted(_EXPORTS)
 
