@@ -138,3 +138,17 @@ def fit(module: L.LightningModule, train_loader, val_loader, out_dir: str | Path
     trainer.fit(module, train_loader, val_loader if has_val else None, ckpt_path=ckpt, **kw)
     trainer.save_checkpoint(last)  # the exact final state (also after a max_minutes stop); rank 0 writes
     return trainer
+
+
+def predict(module: L.LightningModule, loader, run: RunConfig) -> list:
+    """Run ``module.predict_step`` over ``loader`` with Lightning (the inference side of the runner):
+    ``run.devices`` processes (``run.strategy``, e.g. ``"ddp_spawn"`` with the gloo backend on CPUs)
+    each take a disjoint share of the batches (Lightning's distributed sampler; with uneven shares a
+    few items run twice). Returns the predictions (a list per batch) when one process ran them; with
+    spawning strategies none come back (the module's ``predict_step`` writes its results itself)."""
+    trainer = L.Trainer(accelerator=run.accelerator, devices=run.devices, strategy=run.strategy,
+                        num_nodes=run.num_nodes, precision=run.precision, logger=False,
+                        enable_progress_bar=run.progress, enable_checkpointing=False, enable_model_summary=False)
+    spawn = "spawn" in str(run.strategy) or "fork" in str(run.strategy)
+    out = trainer.predict(module, loader, return_predictions=not spawn)
+    return list(out) if out is not None else []
