@@ -197,7 +197,7 @@ def load_classifier(path: str | os.PathLike | None = None, encoder=None) -> Prom
     def build(env):
         return env
 
-    env = load_model(Path(path) if path else BUNDLED_PATH, TASK, build)
+    env = load_model(Path(path) if path else "prompt-genre", TASK, build)
     clf = PromptGenreClassifier(encoder)
     if env.config.get("encoder") == clf.encoder.name and int(env.config.get("dim", -1)) == clf.encoder.dim:
         for vname, v in env.config["vocabularies"].items():
