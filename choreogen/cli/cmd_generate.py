@@ -30,7 +30,10 @@ def register(app: typer.Typer) -> None:
         eta: Optional[float] = typer.Option(None, help="DDIM stochasticity 0..1 (default: the model's)."),
         model: str = typer.Option("default", "--model", help="'default', 'skeleton2d', 'skeleton3d' or a checkpoint path."),
         device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or mps."),
-        keep_joints: Optional[str] = typer.Option(None, help="Editing: keep these joints of --reference ('upper', 'lower' or names)."),
+        skeleton: Optional[str] = typer.Option(None, help="Skeleton the dance must have: smpl24 or smplh52 (body + hands; "
+                                               "needs a 52-joint --model). Default: the model's."),
+        keep_joints: Optional[str] = typer.Option(None, help="Editing: keep these joints of --reference ('upper', 'lower', "
+                                                  "'body' = generate only the hands, 'hands', or names)."),
         reference: Optional[Path] = typer.Option(None, help="Editing: reference dance for --keep-joints."),
         inbetween: Optional[tuple[Path, Path]] = typer.Option(None, help="Editing: two clips A B; generate between them."),
         gap: float = typer.Option(2.0, help="Seconds to generate between the --inbetween clips."),
@@ -67,12 +70,12 @@ def register(app: typer.Typer) -> None:
             _skeleton(song, out, model, seconds, seed, steps, no_video)
             return
         _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
-              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root, prompt)
+              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root, prompt, skeleton)
 
 
 def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
           inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True, smooth=None, smooth_root=None,
-          prompt=None):
+          prompt=None, skeleton=None):
     from rich.console import Console
 
     from ..errors import ConfigError
@@ -86,6 +89,16 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
     ckpt = None if model == "default" else Path(model)
     gen = get_generator(ckpt, device)
     cfg = gen.config
+    if skeleton is not None and skeleton != cfg.skeleton:
+        from ..motion.skeleton import get_skeleton
+
+        known = ("smpl24", "smplh52")
+        if skeleton not in known:
+            raise ConfigError(f"--skeleton must be one of {', '.join(known)}, got '{skeleton}'")
+        n = get_skeleton(cfg.skeleton).num_joints
+        raise ConfigError(f"--skeleton {skeleton}: the model '{gen.model_id}' is a {n}-joint {cfg.skeleton} checkpoint"
+                          + (" without hands" if skeleton == "smplh52" else "") + f"; give a {skeleton} checkpoint "
+                          "with --model PATH (train one with `choreogen train` on FineDance data, docs/GENERATION.md)")
     if prompt is not None:
         from ..tasks.dance3d.pipeline import resolve_prompt
 

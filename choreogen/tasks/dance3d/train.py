@@ -24,6 +24,8 @@ from .checkpoint import save_generator
 from .config import GeneratorConfig
 from .module import DanceDiffusionModule
 
+HAND_WEIGHT = 2.0  # weight of the hand-aware loss term (finger joints relative to the wrists) for smplh52 data
+
 
 def fit_normalizer(dataset, batch: int = 256, mirror_skeleton=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Min/max per feature over every training window (after recentring), streamed.
@@ -110,8 +112,12 @@ def train_generator(
         raise InputError("prepared dataset has no training windows", data_dir)
     sample = train_ds[0]
     genres = list(manifest.get("genres", []))
+    skeleton = manifest.get("skeleton", cfg.skeleton)
+    if skeleton == "smplh52":  # GCDance/FineNet: body and hand expert decoders, and the hand-aware loss term
+        cfg = replace(cfg, model=replace(cfg.model, hand_dim=cfg.model.hand_dim or 30 * 6),
+                      train=replace(cfg.train, loss_weights={"hand": HAND_WEIGHT, **cfg.train.loss_weights}))
     cfg = replace(
-        cfg, window=win, fps=float(manifest.get("fps", cfg.fps)), skeleton=manifest.get("skeleton", cfg.skeleton),
+        cfg, window=win, fps=float(manifest.get("fps", cfg.fps)), skeleton=skeleton,
         music_features=manifest.get("features", manifest.get("feature_kind", cfg.music_features)), genres=genres,
         model=replace(cfg.model, motion_dim=int(sample["motion"].shape[-1]), music_dim=int(sample["music"].shape[-1]),
                       n_genres=len(genres)),

@@ -1,0 +1,127 @@
+"""52-joint body + hands (GCDance / FineNet two expert decoders) end to end on files in FineDance's exact
+format written here: data prepare -> train (tiny) -> generate --skeleton smplh52 -> a hands-only edit
+keeps the body exactly; a 24-joint checkpoint asked for hands says so."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from choreogen.io.formats import axis_angle_to_finedance_sixd
+from choreogen.models.denoiser import DanceDenoiser, DenoiserConfig
+from choreogen.tasks.dance3d.config import GeneratorConfig
+
+TINY = {"model": {"d_model": 32, "n_layers": 1, "n_heads": 2, "ff_mult": 2, "dropout": 0.0, "patch": 2, "music_layers": 1},
+        "diffusion": {"num_steps": 100, "sample_steps": 4, "guidance": 1.5},
+        "train": {"batch_size": 4, "max_steps": 6, "val_every": 6, "ckpt_every": 6, "warmup_steps": 2, "lr": 1e-3}}
+
+
+def _finedance_seq(T: int, seed: int) -> np.ndarray:
+    """(T, 315) = transl 3 + 52 x FineDance 6D, smooth body and finger rotations, 30 fps."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(T)[:, None] / 30.0
+    aa = 0.25 * np.sin(2 * np.pi * rng.uniform(0.3, 1.5, (1, 156)) * t + rng.uniform(0, 6, (1, 156)))
+    aa = aa.reshape(T, 52, 3)
+    transl = np.concatenate([0.3 * np.sin(t), 0.6 + 0.02 * np.sin(4 * t), 0.1 * t], axis=1)
+    return np.concatenate([transl, axis_angle_to_finedance_sixd(aa).reshape(T, 312)], axis=1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def finedance(tmp_path_factory):
+    root = tmp_path_factory.mktemp("finedance")
+    for d in ("motion", "music_wav", "label_json"):
+        (root / d).mkdir()
+    sr = 22050
+    for i, (name, style) in enumerate([("001", "Popping"), ("002", "Chinese"), ("003", "Popping"), ("012", "Chinese")]):
+        np.save(root / "motion" / f"{name}.npy", _finedance_seq(120, i))
+        y = 0.2 * np.sin(2 * np.pi * 220 * np.arange(4 * sr) / sr) * (np.mod(np.arange(4 * sr) / sr, 0.5) < 0.05)
+        sf.write(root / "music_wav" / f"{name}.wav", y.astype(np.float32), sr)
+        (root / "label_json" / f"{name}.json").write_text(f'{{"name": "{name}", "style1": "x", "style2": "{style}"}}')
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(finedance, tmp_path_factory):
+    from choreogen.data.prepare import prepare_dataset
+    from choreogen.tasks.dance3d.train import train_generator
+
+    prep = tmp_path_factory.mktemp("prep") / "fd"
+    man = prepare_dataset(finedance, "finedance", prep, window=1.0, stride=0.5, features="mel", progress=False)
+    assert (man["skeleton"], man["motion_dim"], man["genres"]) == ("smplh52", 319, ["chinese", "popping"])
+    out = tmp_path_factory.mktemp("run")
+    return train_generator(prep, out, GeneratorConfig.from_dict(TINY), progress=False, limit_val_batches=1)
+
+
+def test_experts_split_body_and_hands():
+    cfg = DenoiserConfig(motion_dim=319, music_dim=8, d_model=32, n_layers=1, n_heads=2, patch=2, hand_dim=180)
+    m = DanceDenoiser(cfg).eval()
+    for p in m.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    x, t, mu = torch.randn(2, 10, 319), torch.tensor([3, 9]), torch.randn(2, 10, 8)
+    out = m(x, t, music=mu)
+    assert out.shape == (2, 10, 319)
+    # the cached music keys/values (sampler path) give the same result, body expert included
+    assert torch.allclose(out, m(x, t, music_kv=m.memory_kv(m.encode_music(mu))), atol=1e-5)
+    # hands attend to the body: the hand expert's weights change only the hand features
+    before = out.detach().clone()
+    with torch.no_grad():
+        m.experts.hand_blocks[0].mlp[0].weight.add_(1.0)
+    after = m(x, t, music=mu).detach()
+    assert torch.equal(after[..., :139], before[..., :139]) and not torch.allclose(after[..., 139:], before[..., 139:])
+
+
+def test_trained_checkpoint_has_the_experts_and_the_hand_loss(trained):
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+
+    g = load_generator(trained)
+    assert g.config.skeleton == "smplh52" and g.config.model.hand_dim == 180
+    assert g.config.train.loss_weights["hand"] == 2.0 and hasattr(g.model, "experts")
+
+
+def test_generate_hands_for_a_given_body_keeps_the_body_exactly(finedance, trained, tmp_path, run_cli):
+    from choreogen.io import load_motion
+
+    song = finedance / "music_wav" / "012.wav"
+    ref = finedance / "motion" / "012.npy"
+    code, out, err = run_cli(["generate", song, "--out", tmp_path / "o", "--model", trained, "--skeleton", "smplh52",
+                              "--keep-joints", "body", "--reference", ref, "--no-video", "--steps", "4"])
+    assert code == 0, err
+    m = load_motion(tmp_path / "o" / "012.npz")
+    r = load_motion(ref).resample(30)
+    assert m.skeleton == "smplh52" and m.positions().shape[1] == 52
+    n = min(m.num_frames, r.num_frames)
+    np.testing.assert_allclose(m.poses[:n, :66], r.poses[:n, :66], atol=2e-4)  # body rotations kept
+    assert np.abs(m.poses[:n, 66:] - r.poses[:n, 66:]).max() > 1e-2  # the hands are generated
+    body_m = m.positions()[:n, :22] - m.positions()[:n, :1]
+    body_r = r.positions()[:n, :22] - r.positions()[:n, :1]
+    np.testing.assert_allclose(body_m, body_r, atol=2e-4)
+    # the 52-joint BVH opens (our reader) with 52 joints
+    b = load_motion(tmp_path / "o" / "012.bvh")
+    assert b.skeleton == "smplh52" and b.positions().shape[1] == 52
+
+
+def test_plain_52_joint_generation(finedance, trained, tmp_path, run_cli):
+    from choreogen.io import load_motion
+
+    code, out, err = run_cli(["generate", finedance / "music_wav" / "001.wav", "--out", tmp_path / "o", "--model", trained,
+                              "--skeleton", "smplh52", "--genre", "popping", "--seconds", "2", "--no-video", "--no-bvh",
+                              "--steps", "4"])
+    assert code == 0, err
+    m = load_motion(tmp_path / "o" / "001.npz")
+    assert (m.skeleton, m.genre, m.num_frames) == ("smplh52", "popping", 60)
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--skeleton", "smplh52"], "is a 24-joint smpl24 checkpoint without hands; give a smplh52 checkpoint"),
+    (["--skeleton", "coco17"], "--skeleton must be one of smpl24, smplh52"),
+])
+def test_24_joint_checkpoint_asked_for_hands(finedance, tmp_path, run_cli, args, words):
+    code, out, err = run_cli(["generate", finedance / "music_wav" / "001.wav", "--out", tmp_path / "o", *args, "--no-video"])
+    assert code == 2 and words in err and "Traceback" not in err, err
+
+
+def test_body_edit_on_a_24_joint_model_is_refused(finedance, tmp_path, run_cli):
+    code, out, err = run_cli(["generate", finedance / "music_wav" / "001.wav", "--out", tmp_path / "o", "--keep-joints", "body",
+                              "--reference", finedance / "motion" / "001.npy", "--no-video"])
+    assert code == 2 and "'body' needs a body + hands model (smplh52)" in err, err
