@@ -125,3 +125,28 @@ def test_body_edit_on_a_24_joint_model_is_refused(finedance, tmp_path, run_cli):
     code, out, err = run_cli(["generate", finedance / "music_wav" / "001.wav", "--out", tmp_path / "o", "--keep-joints", "body",
                               "--reference", finedance / "motion" / "001.npy", "--no-video"])
     assert code == 2 and "'body' needs a body + hands model (smplh52)" in err, err
+
+
+def test_body_and_hand_fid_and_diversity():
+    from choreogen.errors import InputError
+    from choreogen.eval.body_hands import body_hand_metrics
+    from choreogen.motion.fk import fk_axis_angle
+    from choreogen.motion.skeleton import get_skeleton
+
+    sk = get_skeleton("smplh52")
+
+    def joints(seed, hand_amp):
+        rng = np.random.default_rng(seed)
+        t = np.arange(60)[:, None] / 30.0
+        aa = 0.3 * np.sin(2 * np.pi * rng.uniform(0.5, 2, (1, 156)) * t + rng.uniform(0, 6, (1, 156)))
+        aa[:, 66:] *= hand_amp
+        tr = np.concatenate([0.2 * t, 0.9 + 0 * t, 0 * t], 1)
+        return fk_axis_angle(aa.astype(np.float32), tr.astype(np.float32), sk)
+
+    gt = [joints(s, 1.0) for s in range(100)]
+    same = body_hand_metrics([joints(100 + s, 1.0) for s in range(100)], gt)
+    still = body_hand_metrics([joints(100 + s, 0.05) for s in range(100)], gt)  # same bodies, nearly frozen fingers
+    assert still["FID_hand"] > 3 * same["FID_hand"] and still["Div_hand"] < 0.5 * same["Div_hand"]
+    assert abs(still["FID_body"] - same["FID_body"]) < 1e-6 * max(1.0, same["FID_body"])  # bodies identical
+    with pytest.raises(InputError, match=r"\(T, 52, 3\)"):
+        body_hand_metrics([np.zeros((30, 24, 3))] * 2, gt)
