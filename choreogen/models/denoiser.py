@@ -40,6 +40,7 @@ class DenoiserConfig:
     out_smooth: int = 0  # >0: odd kernel (frames) of a zero-initialised residual depthwise conv after un-patching
     hand_dim: int = 0  # >0: the last hand_dim features are hands, decoded by a hand expert attending to a body expert
     expert_layers: int = 1  # blocks per expert decoder (with hand_dim > 0)
+    text_dim: int = 0  # >0: genre conditioning through FiLM from a stored genre-sentence embedding table (GCDance C_E)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,7 +115,13 @@ class DanceDenoiser(nn.Module):
             for _ in range(cfg.music_layers)
         )
         self.null_music = nn.Parameter(torch.zeros(1, 1, d))
-        self.genre_emb = nn.Embedding(cfg.n_genres + 1, d)  # last row = no genre / dropped
+        if cfg.text_dim:
+            # GCDance: the genre enters as the sentence embedding of "This is a {Genre} type of music." (one row per
+            # genre, filled by training, stored in the checkpoint; last row zeros = no genre / dropped)
+            self.register_buffer("genre_text", torch.zeros(cfg.n_genres + 1, cfg.text_dim))
+            self.text_proj = nn.Sequential(nn.Linear(cfg.text_dim, d), nn.SiLU(), nn.Linear(d, d))
+        else:
+            self.genre_emb = nn.Embedding(cfg.n_genres + 1, d)  # last row = no genre / dropped
         self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
         self.cond_act = nn.SiLU()
         self.blocks = nn.ModuleList(Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.n_layers))
@@ -209,7 +216,8 @@ class DanceDenoiser(nn.Module):
             if mem is not None:
                 mem = torch.where(dc[:, None, None], self.null_music.to(mem.dtype).expand_as(mem), mem)
             g = torch.where(dc, torch.full_like(g, self.cfg.n_genres), g)
-        c = self.time_mlp(sinusoid(t, d).to(h.dtype)) + self.genre_emb(g)
+        gc = self.text_proj(self.genre_text[g].to(h.dtype)) if self.cfg.text_dim else self.genre_emb(g)
+        c = self.time_mlp(sinusoid(t, d).to(h.dtype)) + gc
         c = self.cond_act(c)
         for i, blk in enumerate(self.blocks):
             h = blk(h, mem, c, None if music_kv is None else music_kv[i])
