@@ -106,7 +106,13 @@ class JacobianAggregation:
         if aggregator == "aligned-mtl":
             self.aggregator = agg.AlignedMTL()
         elif aggregator == "nash-mtl":
-            self.aggregator = agg.NashMTL(n_tasks=len(self.weights))  # needs torchjd[nash_mtl]
+            try:
+                self.aggregator = agg.NashMTL(n_tasks=len(self.weights))  # needs torchjd[nash_mtl]
+            except ImportError:
+                from ..errors import ConfigError
+
+                raise ConfigError('loss_strategy nash-mtl needs cvxpy and ecos: pip install "choreogen[mtl]" '
+                                  '(or "torchjd[nash_mtl]")') from None
         elif aggregator == "upgrad":
             self.aggregator = agg.UPGrad()
         else:
