@@ -35,7 +35,7 @@ def test_prompt_picks_the_genre_and_says_how_sure(song, tmp_path, run_cli):
 @pytest.mark.parametrize("args,words", [
     (["--prompt", ""], "error: --prompt is empty"),
     (["--prompt", "dance " * 300], "error: --prompt is 302 tokens long; the sentence encoder (all-MiniLM-L6-v2) reads at most 256"),
-    (["--prompt", "un baile lento y romántico con pasos largos"], "error: --prompt looks like Spanish, not English"),
+    (["--prompt", "un baile lento y romántico con pasos largos"], "error: --prompt looks like Spanish (or a related language), not English"),
     (["--prompt", "ゆっくりしたワルツ"], "error: --prompt does not look like English"),
     (["--prompt", "the weather is nice"], "error: --prompt: 'the weather is nice' matched no genre well (closest:"),
     (["--genre", "salsa"], "error: unknown genre 'salsa' (this model knows: chacha, rumba, tango, waltz;"),

@@ -108,6 +108,6 @@ def check_prompt(prompt: str | None, what: str = "--prompt") -> str:
             fw = set(ws.split()) - _ENGLISH
             n = sum(w in fw for w in words)
             if n >= 2 and n > en and n / len(words) >= 0.25:
-                raise ConfigError(f"{what} looks like {lang}, not English; the genre classifier reads English "
+                raise ConfigError(f"{what} looks like {lang} (or a related language), not English; the genre classifier reads English "
                                   "descriptions: write it in English or give --genre LABEL")
     return p

@@ -91,7 +91,7 @@ def resolve_prompt(gen: LoadedGenerator, prompt: str):
 
     m = classify_prompt(prompt, list(gen.config.genres))
     if not m.accepted:
-        raise ConfigError(f"--prompt: {m.describe()}; describe the dance (steps, tempo, mood, music) or give "
+        raise ConfigError(f"--prompt: {m.describe()}; describe the dance in English (steps, tempo, mood, music) or give "
                           f"--genre ({', '.join(gen.config.genres)})")
     return m.index, m
 
