@@ -198,3 +198,16 @@ def test_genre_classification_term_trains_with_fixed_weights_and_mtl(finedance, 
     m = DanceDiffusionModule(GeneratorConfig.from_dict({**cfg, "model": {**TINY["model"], "motion_dim": 319,
                                                                           "music_dim": 8, "n_genres": 2}}).to_dict())
     assert m.genre_head is not None and len(m.trained_parameters()) == len(list(m.model.parameters())) + 2
+
+
+def test_keep_the_hands_generate_the_body(finedance, trained, tmp_path, run_cli):
+    from choreogen.io import load_motion
+
+    ref = finedance / "motion" / "012.npy"
+    code, out, err = run_cli(["generate", finedance / "music_wav" / "012.wav", "--out", tmp_path / "o", "--model", trained,
+                              "--keep-joints", "hands", "--reference", ref, "--no-video", "--no-bvh", "--steps", "4"])
+    assert code == 0, err
+    m, r = load_motion(tmp_path / "o" / "012.npz"), load_motion(ref).resample(30)
+    n = min(m.num_frames, r.num_frames)
+    np.testing.assert_allclose(m.poses[:n, 66:], r.poses[:n, 66:], atol=2e-4)  # finger rotations kept
+    assert np.abs(m.poses[:n, 3:66] - r.poses[:n, 3:66]).max() > 1e-2  # the body is generated
