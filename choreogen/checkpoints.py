@@ -51,6 +51,8 @@ BUNDLED: dict[str, Bundled] = {b.name: b for b in (
     Bundled("repair-smpl24", "repair_smpl24.safetensors", "skeleton.repair", "3D SMPL-24 joint repair"),
     Bundled("skeleton2d", "skelgen_coco17.safetensors", "skeleton.generate", "music -> 2D COCO-17 skeleton dance"),
     Bundled("skeleton3d", "skelgen_smpl24.safetensors", "skeleton.generate", "music -> 3D SMPL-24 skeleton dance"),
+    Bundled("prompt-genre", "prompt_genre.safetensors", "text.prompt_genre",
+            "free-text prompt -> genre (tang2018 4, aistpp 10, finedance 16) over all-MiniLM-L6-v2"),
 )}
 
 
@@ -192,7 +194,8 @@ def list_models() -> list[dict]:
             env = read(b.path)
             prov, cfg = env.provenance, env.config
             info = cfg.get("info", {}) if isinstance(cfg.get("info"), dict) else {}
-            row["data"] = (prov.get("data", {}) or {}).get("dataset") or info.get("data") or prov.get("data_summary")
+            data = prov.get("data", {}) or {}
+            row["data"] = (data if isinstance(data, str) else data.get("dataset")) or info.get("data") or prov.get("data_summary")
             row["steps"] = prov.get("steps") or info.get("steps") or info.get("steps_trained")
             val = prov.get("val") or info.get("val") or {}
             row["validation"] = prov.get("validation") or {k: round(float(v), 4) for k, v in val.items()

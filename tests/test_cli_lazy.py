@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "librosa", "lightning", "cv2", "scipy")
+HEAVY = ("torch", "librosa", "lightning", "cv2", "scipy", "sentence_transformers", "transformers")
 
 PROBE = """
 import sys

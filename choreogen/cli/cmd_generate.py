@@ -17,7 +17,10 @@ def register(app: typer.Typer) -> None:
         song: Path = typer.Argument(..., help="Song: wav, mp3, ogg, flac or m4a, any length."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder for <name>.npz, <name>.bvh, <name>.mp4 "
                                  "(a folder: a name ending in a file suffix such as .mp4 is refused)."),
-        genre: Optional[str] = typer.Option(None, help="Genre label (e.g. waltz) or free text naming one."),
+        genre: Optional[str] = typer.Option(None, help="Genre label of the model (e.g. waltz) or an alias (cha-cha)."),
+        prompt: Optional[str] = typer.Option(None, help="Free English description of the dance, classified into one of "
+                                             "the model's genres (prints which and how sure; an off-topic prompt is "
+                                             "refused with exit 2)."),
         seconds: Optional[float] = typer.Option(None, help="Dance this many seconds (default: the whole song)."),
         start: float = typer.Option(0.0, help="Start this many seconds into the song."),
         seed: int = typer.Option(0, help="Random seed: same seed, same dance (bit-identical on CPU)."),
@@ -27,7 +30,10 @@ def register(app: typer.Typer) -> None:
         eta: Optional[float] = typer.Option(None, help="DDIM stochasticity 0..1 (default: the model's)."),
         model: str = typer.Option("default", "--model", help="'default', 'skeleton2d', 'skeleton3d' or a checkpoint path."),
         device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or mps."),
-        keep_joints: Optional[str] = typer.Option(None, help="Editing: keep these joints of --reference ('upper', 'lower' or names)."),
+        skeleton: Optional[str] = typer.Option(None, help="Skeleton the dance must have: smpl24 or smplh52 (body + hands; "
+                                               "needs a 52-joint --model). Default: the model's."),
+        keep_joints: Optional[str] = typer.Option(None, help="Editing: keep these joints of --reference ('upper', 'lower', "
+                                                  "'body' = generate only the hands, 'hands', or names)."),
         reference: Optional[Path] = typer.Option(None, help="Editing: reference dance for --keep-joints."),
         inbetween: Optional[tuple[Path, Path]] = typer.Option(None, help="Editing: two clips A B; generate between them."),
         gap: float = typer.Option(2.0, help="Seconds to generate between the --inbetween clips."),
@@ -52,15 +58,24 @@ def register(app: typer.Typer) -> None:
         device = check_device(device)
         check_output_dir(out)
         require_file(song, "song")  # before torch is imported: a typo is reported at once
+        if genre is not None and prompt is not None:
+            raise ConfigError("give --genre or --prompt, not both")
+        if prompt is not None:
+            from ..text.prompts import check_prompt
+
+            check_prompt(prompt)  # empty / too long / not English: before any model is loaded
         if model in ("skeleton2d", "skeleton3d"):
+            if genre is not None or prompt is not None:
+                raise ConfigError(f"the {model} model takes no genre: drop --genre/--prompt")
             _skeleton(song, out, model, seconds, seed, steps, no_video)
             return
         _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
-              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root)
+              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root, prompt, skeleton)
 
 
 def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
-          inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True, smooth=None, smooth_root=None):
+          inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True, smooth=None, smooth_root=None,
+          prompt=None, skeleton=None):
     from rich.console import Console
 
     from ..errors import ConfigError
@@ -74,6 +89,21 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
     ckpt = None if model == "default" else Path(model)
     gen = get_generator(ckpt, device)
     cfg = gen.config
+    if skeleton is not None and skeleton != cfg.skeleton:
+        from ..motion.skeleton import get_skeleton
+
+        known = ("smpl24", "smplh52")
+        if skeleton not in known:
+            raise ConfigError(f"--skeleton must be one of {', '.join(known)}, got '{skeleton}'")
+        n = get_skeleton(cfg.skeleton).num_joints
+        raise ConfigError(f"--skeleton {skeleton}: the model '{gen.model_id}' is a {n}-joint {cfg.skeleton} checkpoint"
+                          + (" without hands" if skeleton == "smplh52" else "") + f"; give a {skeleton} checkpoint "
+                          "with --model PATH (train one with `choreogen train` on FineDance data, docs/GENERATION.md)")
+    if prompt is not None:
+        from ..tasks.dance3d.pipeline import resolve_prompt
+
+        _, match = resolve_prompt(gen, prompt)  # refuses an off-topic prompt before any audio work
+        con.print(f"genre: {match.describe()}", markup=False, highlight=False, soft_wrap=True)
     constraint = None
     n_edit = sum(x is not None for x in (keep_joints, inbetween, continue_))
     if n_edit > 1:
@@ -107,7 +137,7 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
 
     res = generate_dance(song, ckpt, genre=genre, seconds=seconds, start=start, seed=seed, steps=steps,
                          guidance=guidance, batch=batch, device=device, constraint=constraint, progress=progress,
-                         eta=eta, foot_lock=foot_lock, smooth=smooth, smooth_root=smooth_root)
+                         eta=eta, foot_lock=foot_lock, smooth=smooth, smooth_root=smooth_root, prompt=prompt)
     bar.close()
     m = res.motion
     if genre and m.genre and genre.strip().lower() != m.genre.lower():

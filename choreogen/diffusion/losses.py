@@ -58,7 +58,13 @@ def motion_loss_terms(
     jv_p = (jp[:, 1:] - jp[:, :-1]) * fps
     jv_t = (jt[:, 1:] - jt[:, :-1]) * fps
     fkvel = mse(jv_p.flatten(-2), jv_t.flatten(-2), fm_v)
-    return {"simple": simple, "vel": vel, "fk": fk, "foot": foot, "fkvel": fkvel}
+    terms = {"simple": simple, "vel": vel, "fk": fk, "foot": foot, "fkvel": fkvel}
+    if jp.shape[-2] == 52:  # SMPL-H: finger joints relative to their wrist (hand-aware term, metres^2)
+        def rel(j):
+            return torch.cat([j[..., 22:37, :] - j[..., 20:21, :], j[..., 37:52, :] - j[..., 21:22, :]], dim=-2)
+
+        terms["hand"] = mse(rel(jp).flatten(-2), rel(jt).flatten(-2), fm)
+    return terms
 
 
 class LossStrategy(Protocol):
@@ -100,7 +106,13 @@ class JacobianAggregation:
         if aggregator == "aligned-mtl":
             self.aggregator = agg.AlignedMTL()
         elif aggregator == "nash-mtl":
-            self.aggregator = agg.NashMTL(n_tasks=len(self.weights))  # needs torchjd[nash_mtl]
+            try:
+                self.aggregator = agg.NashMTL(n_tasks=len(self.weights))  # needs torchjd[nash_mtl]
+            except ImportError:
+                from ..errors import ConfigError
+
+                raise ConfigError('loss_strategy nash-mtl needs cvxpy and ecos: pip install "choreogen[mtl]" '
+                                  '(or "torchjd[nash_mtl]")') from None
         elif aggregator == "upgrad":
             self.aggregator = agg.UPGrad()
         else:

@@ -38,6 +38,9 @@ class DenoiserConfig:
     music_layers: int = 1
     pos_scale: float = 1.0  # amplitude of the sinusoidal frame-position embedding (1 = as before; the bundled model uses 1)
     out_smooth: int = 0  # >0: odd kernel (frames) of a zero-initialised residual depthwise conv after un-patching
+    hand_dim: int = 0  # >0: the last hand_dim features are hands, decoded by a hand expert attending to a body expert
+    expert_layers: int = 1  # blocks per expert decoder (with hand_dim > 0)
+    text_dim: int = 0  # >0: genre conditioning through FiLM from a stored genre-sentence embedding table (GCDance C_E)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -112,14 +115,28 @@ class DanceDenoiser(nn.Module):
             for _ in range(cfg.music_layers)
         )
         self.null_music = nn.Parameter(torch.zeros(1, 1, d))
-        self.genre_emb = nn.Embedding(cfg.n_genres + 1, d)  # last row = no genre / dropped
+        if cfg.text_dim:
+            # GCDance: the genre enters as the sentence embedding of "This is a {Genre} type of music." (one row per
+            # genre, filled by training, stored in the checkpoint; last row zeros = no genre / dropped)
+            self.register_buffer("genre_text", torch.zeros(cfg.n_genres + 1, cfg.text_dim))
+            self.text_proj = nn.Sequential(nn.Linear(cfg.text_dim, d), nn.SiLU(), nn.Linear(d, d))
+        else:
+            self.genre_emb = nn.Embedding(cfg.n_genres + 1, d)  # last row = no genre / dropped
         self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
         self.cond_act = nn.SiLU()
         self.blocks = nn.ModuleList(Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout) for _ in range(cfg.n_layers))
-        self.out_norm = nn.LayerNorm(d)
-        self.out = nn.Linear(d, cfg.motion_dim * p)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        if cfg.hand_dim:
+            from .experts import BodyHandExperts
+
+            if not 0 < cfg.hand_dim < cfg.motion_dim:
+                raise ValueError(f"hand_dim must be in (0, motion_dim={cfg.motion_dim}), got {cfg.hand_dim}")
+            self.experts = BodyHandExperts(lambda: Block(d, cfg.n_heads, cfg.ff_mult, cfg.dropout), d,
+                                           cfg.motion_dim - cfg.hand_dim, cfg.hand_dim, p, cfg.expert_layers)
+        else:
+            self.out_norm = nn.LayerNorm(d)
+            self.out = nn.Linear(d, cfg.motion_dim * p)
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
         if cfg.out_smooth:
             if cfg.out_smooth % 2 == 0:
                 raise ValueError(f"out_smooth must be an odd number of frames, got {cfg.out_smooth}")
@@ -151,8 +168,10 @@ class DanceDenoiser(nn.Module):
 
         They do not depend on the diffusion step, so a sampler computes them once per window batch
         instead of once per step (about a sixth of a denoiser call). Rows meant to be unconditional
-        must already hold ``null_music`` (``drop_cond`` then only drops the genre)."""
-        return [blk.cross_attn.project_kv(music_tokens) for blk in self.blocks]
+        must already hold ``null_music`` (``drop_cond`` then only drops the genre). With body/hand
+        experts the body expert's blocks follow the trunk's in the list."""
+        blocks = list(self.blocks) + (list(self.experts.body_blocks) if self.cfg.hand_dim else [])
+        return [blk.cross_attn.project_kv(music_tokens) for blk in blocks]
 
     def forward(
         self,
@@ -197,11 +216,15 @@ class DanceDenoiser(nn.Module):
             if mem is not None:
                 mem = torch.where(dc[:, None, None], self.null_music.to(mem.dtype).expand_as(mem), mem)
             g = torch.where(dc, torch.full_like(g, self.cfg.n_genres), g)
-        c = self.time_mlp(sinusoid(t, d).to(h.dtype)) + self.genre_emb(g)
+        gc = self.text_proj(self.genre_text[g].to(h.dtype)) if self.cfg.text_dim else self.genre_emb(g)
+        c = self.time_mlp(sinusoid(t, d).to(h.dtype)) + gc
         c = self.cond_act(c)
         for i, blk in enumerate(self.blocks):
             h = blk(h, mem, c, None if music_kv is None else music_kv[i])
-        out = self.out(self.out_norm(h)).reshape(B, T, -1)
+        if self.cfg.hand_dim:
+            out = self.experts(h, mem, c, None if music_kv is None else music_kv[len(self.blocks):])
+        else:
+            out = self.out(self.out_norm(h)).reshape(B, T, -1)
         if self.cfg.out_smooth:
             out = out + self.smooth(out.transpose(1, 2)).transpose(1, 2)
         return out

@@ -43,6 +43,11 @@ def _features(motion: Motion, skeleton: str, fps: float) -> np.ndarray:
 def joint_names_for(spec: str, skeleton: str) -> list[str]:
     sk = get_skeleton(skeleton)
     s = spec.strip().lower()
+    if s in ("body", "hands"):
+        if sk.num_joints != 52:
+            raise ConfigError(f"'{s}' needs a body + hands model (smplh52); this model's skeleton is {skeleton} "
+                              f"({sk.num_joints} joints, no hands)")
+        return list(sk.joint_names[:22] if s == "body" else sk.joint_names[22:])
     names = UPPER if s == "upper" else LOWER if s == "lower" else [n.strip() for n in s.split(",") if n.strip()]
     bad = [n for n in names if n not in sk.joint_names]
     if bad or not names:
@@ -52,9 +57,11 @@ def joint_names_for(spec: str, skeleton: str) -> list[str]:
 
 def keep_joints(reference: Motion, joints: str, skeleton: str = "smpl24", fps: float = 30.0,
                 keep_root: bool = True) -> Constraint:
-    """Keep ``joints`` ("upper", "lower" or comma-separated names) of ``reference``."""
+    """Keep ``joints`` ("upper", "lower", for smplh52 "body" (generate the hands) or "hands", or
+    comma-separated names) of ``reference``. "hands" generates the body but keeps no root."""
     sk = get_skeleton(skeleton)
     names = joint_names_for(joints, skeleton)
+    keep_root = keep_root and joints.strip().lower() != "hands"
     f = _features(reference, skeleton, fps)
     mask = np.zeros_like(f)
     for n in names:

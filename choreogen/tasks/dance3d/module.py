@@ -36,6 +36,14 @@ class DanceDiffusionModule(L.LightningModule):
         self.skeleton = get_skeleton(self.cfg.skeleton)
         self.strategy = make_strategy(self.cfg.train.loss_strategy, self.cfg.train.loss_weights)
         self.automatic_optimization = self.cfg.train.loss_strategy == "fixed"
+        # GCDance's genre-classification term: a linear genre classifier on the time mean and std of the
+        # predicted motion, trained jointly (only with loss_weights["genre"]; not exported: generation needs none)
+        n_g = self.cfg.model.n_genres
+        self.genre_head = torch.nn.Linear(2 * dm, n_g) if "genre" in self.cfg.train.loss_weights and n_g > 1 else None
+
+    def trained_parameters(self) -> list:
+        heads = list(self.genre_head.parameters()) if self.genre_head is not None else []
+        return [p for p in list(self.model.parameters()) + heads if p.requires_grad]
 
     @property
     def normalizer(self) -> Normalizer:
@@ -65,8 +73,21 @@ class DanceDiffusionModule(L.LightningModule):
         drop = torch.rand(B, device=x0.device, generator=generator) < self.cfg.diffusion.cond_drop
         out = model(x_t, t, music=batch["music"].float(), genre=batch.get("genre"), drop_cond=drop)
         pred = precondition(out, x_t, t, self.schedule, self.cfg.diffusion.sigma_data)
-        return motion_loss_terms(pred.float(), x0, self.normalizer, self.skeleton, frame_mask=self._snr_weight(t, x0),
-                                 fps=self.cfg.fps)
+        terms = motion_loss_terms(pred.float(), x0, self.normalizer, self.skeleton, frame_mask=self._snr_weight(t, x0),
+                                  fps=self.cfg.fps)
+        if self.genre_head is not None:
+            terms["genre"] = self._genre_term(pred.float(), batch.get("genre"), drop)
+        return terms
+
+    def _genre_term(self, pred: torch.Tensor, genre: torch.Tensor | None, drop: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of the genre head on the predicted x0 (B, T, D), over rows with a genre and kept condition."""
+        if genre is None:
+            return pred.sum() * 0.0
+        keep = (genre >= 0) & ~drop
+        if not bool(keep.any()):
+            return pred.sum() * 0.0
+        logits = self.genre_head(torch.cat([pred.mean(1), pred.std(1)], dim=-1))
+        return torch.nn.functional.cross_entropy(logits[keep], genre[keep])
 
     def _snr_weight(self, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor | None:
         """Min-SNR-gamma (Hang et al. 2023) per-sample loss weights as a (B, T) frame mask.
@@ -92,7 +113,7 @@ class DanceDiffusionModule(L.LightningModule):
         opt = self.optimizers()
         sched = self.lr_schedulers()
         opt.zero_grad()
-        total = self.strategy.backward(terms, [p for p in self.model.parameters() if p.requires_grad])
+        total = self.strategy.backward(terms, self.trained_parameters())
         self.clip_gradients(opt, gradient_clip_val=self.cfg.train.grad_clip, gradient_clip_algorithm="norm")
         opt.step()
         if sched is not None:
@@ -114,4 +135,4 @@ class DanceDiffusionModule(L.LightningModule):
 
     def configure_optimizers(self):
         tc = self.cfg.train
-        return adamw_warmup_cosine(self.model.parameters(), tc.lr, tc.weight_decay, tc.warmup_steps, tc.max_steps, 0.1)
+        return adamw_warmup_cosine(self.trained_parameters(), tc.lr, tc.weight_decay, tc.warmup_steps, tc.max_steps, 0.1)

@@ -58,21 +58,42 @@ class GenerationResult:
     motion: Motion
     seconds_wall: float
     timings: dict = field(default_factory=dict)
+    genre_match: object = None  # choreogen.text.classifier.GenreMatch when a prompt chose the genre
 
 
 def resolve_genre(gen: LoadedGenerator, genre: str | None) -> int:
-    """Map a genre label (or free text mentioning one) to the model's genre index; -1 = none."""
+    """Map a genre label, an alias of one ("cha-cha", "Viennese waltz": choreogen/assets/text/genre_prompts.json)
+    or text containing exactly one label to the model's genre index; -1 = none. ConfigError otherwise."""
     if genre is None or genre == "":
         return -1
+    from ...text.prompts import load_prompt_set, norm_label
+
     genres = [g.lower() for g in gen.config.genres]
     g = genre.strip().lower()
     if g in genres:
         return genres.index(g)
-    hits = [i for i, name in enumerate(genres) if name in g]
+    ps = load_prompt_set()
+    key = ps.key_of(g)
+    keys = [ps.key_of(x) for x in genres]
+    if key is not None and key in keys:
+        return keys.index(key)
+    hits = [i for i, name in enumerate(genres) if norm_label(name) in norm_label(g)]
     if len(hits) == 1:
         return hits[0]
     known = ", ".join(gen.config.genres) or "(this model has no genre labels)"
-    raise ConfigError(f"unknown genre '{genre}' (this model knows: {known})")
+    raise ConfigError(f"unknown genre '{genre}' (this model knows: {known}; --prompt takes a free description)")
+
+
+def resolve_prompt(gen: LoadedGenerator, prompt: str):
+    """A free-text prompt -> (genre index, GenreMatch) with the prompt classifier over this checkpoint's genre
+    vocabulary. ConfigError for an empty, too long or non-English prompt, and when it matched no genre well."""
+    from ...text.classifier import classify_prompt
+
+    m = classify_prompt(prompt, list(gen.config.genres))
+    if not m.accepted:
+        raise ConfigError(f"--prompt: {m.describe()}; describe the dance in English (steps, tempo, mood, music) or give "
+                          f"--genre ({', '.join(gen.config.genres)})")
+    return m.index, m
 
 
 @dataclass(frozen=True)
@@ -162,6 +183,7 @@ class Dance3DPipeline:
         foot_lock: bool = True,
         smooth: float | None = None,
         smooth_root: float | None = None,
+        prompt: str | None = None,
     ) -> GenerationResult:
         """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
 
@@ -178,12 +200,21 @@ class Dance3DPipeline:
         checkpoint's default (``diffusion.smooth``), 0 = off. ``smooth_root``: the same for the root
         position (None = the checkpoint's ``diffusion.smooth_root``, or ``smooth`` if that is 0).
         Given values of an editing constraint are restored afterwards.
+        ``prompt``: a free-text description ("a slow romantic dance with long gliding steps") classified
+        into this checkpoint's genres (:mod:`choreogen.text`); the result's ``genre_match`` says what it
+        was understood as. An off-topic prompt raises ConfigError. Give ``genre`` or ``prompt``, not both.
         """
         t0 = time.perf_counter()
         opt = self.options(steps, guidance, eta, smooth, smooth_root, overlap, batch)
         if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
             raise ConfigError(f"--seconds must be positive, got {seconds}")
-        genre_idx = resolve_genre(self.generator, genre)
+        if genre and prompt is not None:
+            raise ConfigError("give a genre label or a prompt, not both")
+        match = None
+        if prompt is not None:
+            genre_idx, match = resolve_prompt(self.generator, prompt)
+        else:
+            genre_idx = resolve_genre(self.generator, genre)
         t_feat = time.perf_counter()
         y, sr = self._song(song, start, seconds)
         plan, music = self._music(y, sr, opt.overlap)
@@ -206,9 +237,12 @@ class Dance3DPipeline:
                 "music_offset_s": float(start), "seconds": len(y) / sr, "windows": plan.n_windows,
                 "window": plan.window, "overlap": plan.overlap,
                 "constraint": constraint.description if constraint else ""}
+        if match is not None:
+            meta.update(prompt=match.prompt, prompt_probability=round(match.probability, 4),
+                        prompt_similarity=round(match.similarity, 4))
         motion = self._to_motion(feats, song, genre_idx, opt, constraint, meta, foot_lock, stage_radius)
         wall = time.perf_counter() - t0
-        return GenerationResult(motion, wall, {"features": t_feat, "sampling": t_samp, "total": wall})
+        return GenerationResult(motion, wall, {"features": t_feat, "sampling": t_samp, "total": wall}, match)
 
     # ------------------------------------------------------------------------------ the steps
     def _song(self, song, start: float, seconds: float | None) -> tuple[np.ndarray, int]:

@@ -24,6 +24,24 @@ from .checkpoint import save_generator
 from .config import GeneratorConfig
 from .module import DanceDiffusionModule
 
+HAND_WEIGHT = 2.0  # weight of the hand-aware loss term (finger joints relative to the wrists) for smplh52 data
+
+
+def _fill_genre_text(module, genres: list[str], dim: int) -> None:
+    """Rows of the denoiser's genre table = embeddings of "This is a {Genre} type of music." (GCDance)."""
+    from ...text.encoder import genre_embedding, load_encoder
+    from ...text.prompts import load_prompt_set
+
+    enc = load_encoder()
+    if enc.dim != dim:
+        raise ConfigError(f"model.text_dim is {dim} but the sentence encoder {enc.name} gives {enc.dim}-D embeddings")
+    ps = load_prompt_set()
+    table = torch.zeros(len(genres) + 1, dim)
+    for i, g in enumerate(genres):
+        table[i] = torch.as_tensor(genre_embedding(ps.display_name(g), enc))
+    for m in (module.model, module.ema.module):
+        m.genre_text.copy_(table)
+
 
 def fit_normalizer(dataset, batch: int = 256, mirror_skeleton=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Min/max per feature over every training window (after recentring), streamed.
@@ -110,8 +128,12 @@ def train_generator(
         raise InputError("prepared dataset has no training windows", data_dir)
     sample = train_ds[0]
     genres = list(manifest.get("genres", []))
+    skeleton = manifest.get("skeleton", cfg.skeleton)
+    if skeleton == "smplh52":  # GCDance/FineNet: body and hand expert decoders, and the hand-aware loss term
+        cfg = replace(cfg, model=replace(cfg.model, hand_dim=cfg.model.hand_dim or 30 * 6),
+                      train=replace(cfg.train, loss_weights={"hand": HAND_WEIGHT, **cfg.train.loss_weights}))
     cfg = replace(
-        cfg, window=win, fps=float(manifest.get("fps", cfg.fps)), skeleton=manifest.get("skeleton", cfg.skeleton),
+        cfg, window=win, fps=float(manifest.get("fps", cfg.fps)), skeleton=skeleton,
         music_features=manifest.get("features", manifest.get("feature_kind", cfg.music_features)), genres=genres,
         model=replace(cfg.model, motion_dim=int(sample["motion"].shape[-1]), music_dim=int(sample["music"].shape[-1]),
                       n_genres=len(genres)),
@@ -139,6 +161,8 @@ def train_generator(
 
         lo, hi = fit_normalizer(train_ds, mirror_skeleton=get_skeleton(cfg.skeleton) if cfg.train.mirror_prob > 0 else None)
         module = DanceDiffusionModule(cfg.to_dict(), lo, hi)
+    if cfg.model.text_dim and not (resume and ckpt_last.exists()):
+        _fill_genre_text(module, genres, cfg.model.text_dim)
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
     data_summary = {
         "dataset": manifest.get("dataset"), "root": str(manifest.get("root", "")),
