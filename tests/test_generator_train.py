@@ -79,6 +79,10 @@ def test_training_writes_self_describing_checkpoint(trained, prepared):
     assert sorted(cfg["genres"]) == ["rumba", "waltz"]
     prov = json.loads(meta["provenance"])
     assert prov["data"]["train_windows"] > 0
+    from pathlib import Path
+
+    assert Path(prov["data"]["prepared"]).is_absolute() and Path(prov["data"]["prepared"]) == Path(prepared).resolve()
+    assert Path(prov["data"]["root"]).is_absolute()
     assert prov["steps"] == 12
     g = load_generator(path)
     assert g.config.model.motion_dim == 151 and g.config.model.music_dim == 80

@@ -151,3 +151,23 @@ def test_train_with_widened_init_and_generate(prepared, augmented, tmp_path):
     _song(song, 3.0, bpm=100)
     r = generate_dance(song, path, seconds=2.5, seed=0)
     assert r.motion.num_frames == 75 and np.isfinite(r.motion.positions()).all()
+
+
+def test_cli_data_tempo(prepared, tmp_path):
+    from typer.testing import CliRunner
+
+    from choreogen.cli.app import _register_all, app, main
+
+    _register_all()
+    out = tmp_path / "t"
+    r = CliRunner().invoke(app, ["data", "tempo", str(prepared), "--out", str(out), "--factors", "1.25"])
+    assert r.exit_code == 0, r.output
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["tempo_augmentation"]["factors"] == [1.25] and any(s["name"].endswith("@1.25") for s in m["sequences"])
+    for bad, msg in ((["--factors", "fast"], "must be numbers"), (["--factors", "9"], "between 0.25 and 4")):
+        with pytest.raises(SystemExit) as e:
+            main(["data", "tempo", str(prepared), "--out", str(tmp_path / "u"), *bad])
+        assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main(["data", "tempo", str(tmp_path), "--out", str(tmp_path / "u")])
+    assert e.value.code == 2 and not (tmp_path / "u").exists()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -41,6 +42,31 @@ def register(app: typer.Typer) -> None:
             f"val {t['val_windows']}" + (f", test {t['test_windows']}" if t["test_windows"] else "")
             + f"), motion {m['motion_dim']}-D, music {m['music_dim']}-D, "
             f"{t['skipped']} skipped, {m['build_seconds']:.1f} s")
+
+    @data.command("tempo")
+    def tempo(
+        src: Path = typer.Argument(..., help="Prepared dataset folder (choreogen data prepare)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output prepared folder (originals + NAME@r copies)."),
+        factors: str = typer.Option("0.8,0.9,1.1,1.25", help="Playback rates of the training sequences, comma-separated."),
+        features: Optional[str] = typer.Option(None, help="Music feature kind of the output (default: the source's)."),
+    ) -> None:
+        """Tempo augmentation: every training dance also at other tempi (music time-stretched with its
+        pitch kept, motion played correspondingly faster or slower)."""
+        from ..errors import ConfigError
+        from ..tasks.dance3d.tempo import augment_prepared
+
+        try:
+            rates = [float(x) for x in factors.split(",") if x.strip()]
+        except ValueError:
+            raise ConfigError(f"--factors must be numbers separated by commas, got {factors!r}") from None
+        if not rates or not all(0.25 <= r <= 4.0 for r in rates):
+            raise ConfigError(f"--factors must be playback rates between 0.25 and 4, got {factors!r}")
+        if not (Path(src) / "manifest.json").exists():
+            raise ConfigError(f"{src} is not a prepared dataset (no manifest.json); run `choreogen data prepare` first")
+        m = augment_prepared(src, out, rates, features)
+        t = m["totals"]
+        typer.echo(f"{out}: {t['sequences']} sequences, {t['frames']} frames, {t['train_windows']} train / "
+                   f"{t['val_windows']} val windows, music {m['music_dim']}-D ({m['features']}), {m['build_seconds']} s")
 
     @data.command("info")
     def info(path: Path = typer.Argument(..., help="Prepared dataset folder.")) -> None:

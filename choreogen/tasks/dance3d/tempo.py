@@ -17,12 +17,11 @@ no new code path: ``choreogen train OUT ...``. ``features`` may differ from the 
 Cost: one phase vocoder per sequence and rate; Tang2018 (39 train minutes, 4 rates) takes a few
 minutes on one thread. Command line::
 
-    python -m choreogen.tasks.dance3d.tempo data_prepared/tang2018_fast35 data_prepared/tang2018_tempo \
+    choreogen data tempo data_prepared/tang2018_fast35 --out data_prepared/tang2018_tempo \
         [--features fast35+rhythm] [--factors 0.8,0.9,1.1,1.25]
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -137,20 +136,3 @@ def augment_prepared(src: str | os.PathLike, out: str | os.PathLike, factors=DEF
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return new
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description="tempo-augmented copy of a prepared dataset (issue #12)")
-    ap.add_argument("src")
-    ap.add_argument("out")
-    ap.add_argument("--factors", default=",".join(f"{r:g}" for r in DEFAULT_FACTORS))
-    ap.add_argument("--features", default=None, help="music feature kind of the output (default: the source's)")
-    a = ap.parse_args(argv)
-    m = augment_prepared(a.src, a.out, [float(x) for x in a.factors.split(",") if x], a.features)
-    print(f"{a.out}: {m['totals']['sequences']} sequences, {m['totals']['frames']} frames, "
-          f"{m['totals']['train_windows']} train / {m['totals']['val_windows']} val windows, "
-          f"music {m['music_dim']}-D ({m['features']}), {m['build_seconds']} s")
-
-
-if __name__ == "__main__":
-    main()

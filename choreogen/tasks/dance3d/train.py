@@ -166,6 +166,7 @@ def train_generator(
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
     data_summary = {
         "dataset": manifest.get("dataset"), "root": str(manifest.get("root", "")),
+        "prepared": str(data_dir.resolve()),
         "train_windows": len(train_ds), "val_windows": len(val_ds),
         "sequences": {s["name"]: s.get("split") for s in manifest.get("sequences", [])},
         "window_frames": win, "stride_frames": manifest.get("stride_frames"), "features": cfg.music_features,
