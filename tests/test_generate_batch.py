@@ -72,3 +72,19 @@ def test_cli_reports_failures_with_exit_2(songs, tmp_path):
     assert r.exit_code == 2, r.output
     assert "broken.wav" in r.output and "2 generated, 0 already done, 1 failed" in r.output
     assert (tmp_path / "o" / "b.npz").exists() and not (tmp_path / "o" / "a.bvh").exists()
+
+
+def test_generate_takes_a_folder(songs, tmp_path):
+    from choreogen.cli.app import app, _register_all
+
+    _register_all()
+    d = tmp_path / "two"
+    d.mkdir()
+    shutil.copy(songs / "a.ogg", d / "x.ogg")
+    r = CliRunner().invoke(app, ["generate", str(d), "--out", str(tmp_path / "o"), "--seconds", "2", "--steps", "2",
+                                 "--seed", "5"])
+    assert r.exit_code == 0, r.output
+    assert np.array_equal(load_motion(tmp_path / "o" / "x.npz").joints,
+                          generate_dance(d / "x.ogg", seconds=2.0, seed=5, steps=2).motion.joints)
+    r = CliRunner().invoke(app, ["generate", str(d), "--out", str(tmp_path / "p"), "--prompt", "a waltz"])
+    assert r.exit_code != 0 and "apply to one song" in str(r.exception or r.output)

@@ -14,7 +14,8 @@ FILE_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".gif", ".webm", ".npz", ".npy"
 def register(app: typer.Typer) -> None:
     @app.command("generate")
     def generate(
-        song: Path = typer.Argument(..., help="Song: wav, mp3, ogg, flac or m4a, any length."),
+        song: Path = typer.Argument(..., help="Song: wav, mp3, ogg, flac or m4a, any length; or a folder of songs "
+                                   "(one loaded model, npz + BVH per song: see generate-batch)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder for <name>.npz, <name>.bvh, <name>.mp4 "
                                  "(a folder: a name ending in a file suffix such as .mp4 is refused)."),
         genre: Optional[str] = typer.Option(None, help="Genre label of the model (e.g. waltz) or an alias (cha-cha)."),
@@ -57,6 +58,10 @@ def register(app: typer.Typer) -> None:
                               f"{out.with_suffix('') if str(out.with_suffix('')) else 'out'}/", out)
         device = check_device(device)
         check_output_dir(out)
+        if song.is_dir():
+            _folder(song, out, genre, seconds, seed, steps, model, no_bvh,
+                    edits=any(x is not None for x in (keep_joints, inbetween, continue_, prompt)))
+            return
         require_file(song, "song")  # before torch is imported: a typo is reported at once
         if genre is not None and prompt is not None:
             raise ConfigError("give --genre or --prompt, not both")
@@ -71,6 +76,32 @@ def register(app: typer.Typer) -> None:
             return
         _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
               reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root, prompt, skeleton)
+
+
+def _folder(folder, out, genre, seconds, seed, steps, model, no_bvh, edits):
+    """A folder of songs: the batch job (``generate-batch``) with these options."""
+    from rich.console import Console
+
+    from ..errors import ConfigError
+    from ..tasks.dance3d.batch import BatchOptions, collect_songs, generate_batch
+
+    if edits:
+        raise ConfigError("editing options and --prompt apply to one song; a folder takes --genre, --seconds, "
+                          "--seed, --steps, --model, --no-bvh (see generate-batch)")
+    if model in ("skeleton2d", "skeleton3d"):
+        raise ConfigError(f"a folder of songs works with 3D dance models, not {model}")
+    con = Console(stderr=True)
+    songs = collect_songs([folder])
+    opt = BatchOptions(checkpoint=None if model == "default" else model, genre=genre, seconds=seconds, seed=seed,
+                       steps=steps, bvh=not no_bvh)
+    res = generate_batch(songs, out, opt, progress=lambda i, n: con.print(f"[{i}/{n}] done", markup=False))
+    failed = [r for r in res if r["status"] == "failed"]
+    for r in failed:
+        con.print(f"error: {r['error']}", markup=False, highlight=False, soft_wrap=True)
+    con.print(f"{len(res) - len(failed)} of {len(res)} songs -> {out}/ (npz{'' if no_bvh else ', bvh'}; no mp4 for "
+              "folders: `choreogen render` one)", markup=False, highlight=False)
+    if failed:
+        raise typer.Exit(2)
 
 
 def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
