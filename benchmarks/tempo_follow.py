@@ -69,6 +69,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--songs", default=None, help="comma-separated names (default: the val split)")
     ap.add_argument("--overlaps", default="", help="extra long-form overlaps to try at 1.0x, e.g. 0.6,0.7")
+    ap.add_argument("--beat-stride", type=int, default=None,
+                    help="long-form windows start this many beats apart (Dance3DPipeline beat_stride)")
     ap.add_argument("--no-model", action="store_true", help="captures only")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
@@ -113,7 +115,7 @@ def main():
                     beats1.append(np.flatnonzero(feats[:, 34] > 0.5) / fps)
                     caps1.append(cj[r])
                 if gen is not None:
-                    d = generate_dance(str(wav), a.model, genre=cap.genre, seed=a.seed).motion
+                    d = generate_dance(str(wav), a.model, genre=cap.genre, seed=a.seed, beat_stride=a.beat_stride).motion
                     mj[r] = d.positions()
                     dp = dominant_period(mj[r], fps)
                     mrow["periods"][str(r)] = dp["period_s"]

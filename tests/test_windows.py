@@ -63,3 +63,36 @@ def test_user_constraint_is_kept_and_no_noise_is_drawn_without_constraints():
     ref = torch.Generator().manual_seed(3)
     torch.randn((1, 20, 2), generator=ref)
     assert torch.equal(torch.randn(4, generator=g), torch.randn(4, generator=ref))
+
+
+def test_beat_starts_follow_the_tempo_and_stay_in_bounds():
+    from choreogen.diffusion.windows import beat_starts
+
+    W = 150
+    for period, n in ((15, 4), (12, 4), (19, 4)):  # beat every 0.5 s / 0.4 s / 0.63 s at 30 fps
+        beats = np.arange(7, 3000, period)
+        st = beat_starts(900, W, beats, n)
+        strides = np.diff(st)
+        assert st[0] == 0 and st[-1] + W >= 900 and st[-2] + W < 900
+        assert set(st[1:]) <= set(beats.tolist())  # on the beat grid
+        assert np.all(strides[1:] == n * period)  # n beats apart
+    # too fast to fit: clamped to the allowed overlap (window/4 .. 3 window/4)
+    st = beat_starts(900, W, np.arange(0, 3000, 5), 4)
+    assert np.all(np.diff(st) >= W - 3 * W // 4) and np.all(np.diff(st) <= W - W // 4)
+    assert beat_starts(900, W, np.array([], int), 4)[1] == W // 2  # no beats: half-window stride
+
+
+def test_uneven_windows_sample_and_blend_continuously():
+    from choreogen.diffusion.windows import beat_starts
+
+    starts = beat_starts(100, 20, np.array([9, 14, 22, 26, 33, 41, 47, 52, 60, 66, 71, 79, 88, 95]), 2)
+    p = WindowPlan(total=100, window=20, overlap=5, custom_starts=starts)
+    assert p.starts == list(starts) and p.padded == starts[-1] + 20
+    w = crossfade_weights(p)
+    assert w.shape == (len(starts), 20) and np.all(w > 0)
+    s = LongformSampler(lambda c: _walker, NoiseSchedule(50), p, dims=2, translate=(0,))
+    y = s.sample(torch.zeros(p.padded, 0), steps=3, generator=torch.Generator().manual_seed(0)).numpy()
+    assert np.allclose(y[:, 0], np.arange(100), atol=1e-4)  # chained across uneven strides
+    for b in (1, 2):  # chunked sampling gives the same sequence
+        yb = s.sample(torch.zeros(p.padded, 0), steps=3, generator=torch.Generator().manual_seed(0), batch=b).numpy()
+        assert np.allclose(yb, y, atol=1e-4)

@@ -45,6 +45,8 @@ def register(app: typer.Typer) -> None:
                                        help="Stop feet the model marks as planted from sliding (root correction)."),
         smooth: Optional[float] = typer.Option(None, help="Gaussian sigma (frames) over the generated rotations; 0 = off (default: the model's)."),
         smooth_root: Optional[float] = typer.Option(None, help="The same for the root position (default: the model's, else --smooth)."),
+        beat_stride: Optional[int] = typer.Option(None, help="Long-form windows start this many beats apart "
+                                                  "(on the music's beat grid) instead of every 2.5 s."),
     ) -> None:
         """Generate a dance for SONG with the bundled model (or --model): writes npz, BVH and mp4."""
         from ..device import check_device
@@ -75,7 +77,7 @@ def register(app: typer.Typer) -> None:
             _skeleton(song, out, model, seconds, seed, steps, no_video)
             return
         _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
-              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root, prompt, skeleton)
+              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root, prompt, skeleton, beat_stride)
 
 
 def _folder(folder, out, genre, seconds, seed, steps, model, no_bvh, edits):
@@ -106,7 +108,7 @@ def _folder(folder, out, genre, seconds, seed, steps, model, no_bvh, edits):
 
 def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
           inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True, smooth=None, smooth_root=None,
-          prompt=None, skeleton=None):
+          prompt=None, skeleton=None, beat_stride=None):
     from rich.console import Console
 
     from ..errors import ConfigError
@@ -168,7 +170,8 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
 
     res = generate_dance(song, ckpt, genre=genre, seconds=seconds, start=start, seed=seed, steps=steps,
                          guidance=guidance, batch=batch, device=device, constraint=constraint, progress=progress,
-                         eta=eta, foot_lock=foot_lock, smooth=smooth, smooth_root=smooth_root, prompt=prompt)
+                         eta=eta, foot_lock=foot_lock, smooth=smooth, smooth_root=smooth_root, prompt=prompt,
+                         beat_stride=beat_stride)
     bar.close()
     m = res.motion
     if genre and m.genre and genre.strip().lower() != m.genre.lower():

@@ -184,6 +184,7 @@ class Dance3DPipeline:
         smooth: float | None = None,
         smooth_root: float | None = None,
         prompt: str | None = None,
+        beat_stride: int | None = None,
     ) -> GenerationResult:
         """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
 
@@ -203,6 +204,9 @@ class Dance3DPipeline:
         ``prompt``: a free-text description ("a slow romantic dance with long gliding steps") classified
         into this checkpoint's genres (:mod:`choreogen.text`); the result's ``genre_match`` says what it
         was understood as. An off-topic prompt raises ConfigError. Give ``genre`` or ``prompt``, not both.
+        ``beat_stride``: start each long-form window this many beats after the previous one (beats of
+        the model's own beat feature; :func:`choreogen.diffusion.windows.beat_starts`) instead of a
+        constant ``overlap``: window joins land on the beat grid and their spacing follows the tempo.
         """
         t0 = time.perf_counter()
         opt = self.options(steps, guidance, eta, smooth, smooth_root, overlap, batch)
@@ -217,7 +221,9 @@ class Dance3DPipeline:
             genre_idx = resolve_genre(self.generator, genre)
         t_feat = time.perf_counter()
         y, sr = self._song(song, start, seconds)
-        plan, music = self._music(y, sr, opt.overlap)
+        if beat_stride is not None and not 1 <= int(beat_stride) <= 32:
+            raise ConfigError(f"--beat-stride must be between 1 and 32 beats, got {beat_stride}")
+        plan, music = self._music(y, sr, opt.overlap, beat_stride)
         t_feat = time.perf_counter() - t_feat
         known = mask = None
         if constraint is not None:
@@ -235,7 +241,7 @@ class Dance3DPipeline:
         meta = {"seed": int(seed), "model": self.generator.model_id, "steps": opt.steps, "guidance": opt.guidance,
                 "eta": opt.eta, "smooth": opt.smooth, "smooth_root": opt.smooth_root, "start": start,
                 "music_offset_s": float(start), "seconds": len(y) / sr, "windows": plan.n_windows,
-                "window": plan.window, "overlap": plan.overlap,
+                "window": plan.window, "overlap": plan.overlap, "beat_stride": beat_stride or 0,
                 "constraint": constraint.description if constraint else ""}
         if match is not None:
             meta.update(prompt=match.prompt, prompt_probability=round(match.probability, 4),
@@ -257,16 +263,31 @@ class Dance3DPipeline:
         s1 = len(y) if seconds is None else min(len(y), s0 + int(round(seconds * sr)))
         return y[s0:s1], sr
 
-    def _music(self, y: np.ndarray, sr: int, overlap: float) -> tuple[WindowPlan, torch.Tensor]:
+    def _music(self, y: np.ndarray, sr: int, overlap: float,
+               beat_stride: int | None = None) -> tuple[WindowPlan, torch.Tensor]:
         """Window plan for the song and its music features (plan.padded, Da) at the model fps."""
         from ...audio import music_features
+        from ...diffusion.windows import beat_starts
 
         cfg = self.config
         total = int(round(len(y) / sr * cfg.fps))
         ov = max(0, int(round(cfg.window * overlap))) // cfg.model.patch * cfg.model.patch
         plan = WindowPlan(total=total, window=cfg.window, overlap=ov)
-        feats = music_features((y, sr), kind=cfg.music_features, fps=cfg.fps, n_frames=plan.padded, cache=False)
-        return plan, torch.as_tensor(np.asarray(feats, np.float32), device=self.device)
+        if beat_stride is None:
+            feats = music_features((y, sr), kind=cfg.music_features, fps=cfg.fps, n_frames=plan.padded, cache=False)
+            return plan, torch.as_tensor(np.asarray(feats, np.float32), device=self.device)
+        kind = cfg.music_features
+        if kind.split("+")[0] not in ("baseline35", "fast35"):
+            raise ConfigError(f"--beat-stride needs a model whose music features have a beat column "
+                              f"(baseline35 / fast35), not {kind!r}")
+        feats = np.asarray(music_features((y, sr), kind=kind, fps=cfg.fps, n_frames=total + cfg.window,
+                                          cache=False), np.float32)
+        beats = np.flatnonzero(feats[:total, 34] > 0.5)
+        starts = beat_starts(total, cfg.window, beats, int(beat_stride))
+        plan = WindowPlan(total=total, window=cfg.window, overlap=min(
+            [cfg.window] + [starts[k - 1] + cfg.window - starts[k] for k in range(1, len(starts))]),
+            custom_starts=starts)
+        return plan, torch.as_tensor(feats[: plan.padded], device=self.device)
 
     def _denoiser_factory(self, genre_idx: int, guidance: float):
         """music windows (K, W, Da) -> denoise(x_t, t) -> x0 with classifier-free guidance
