@@ -129,6 +129,8 @@ def main() -> None:
         meth3 = methods_for(models3, par3)
         r3 = evaluate.evaluate(s3, meth3, CONDITIONS, seed=a.seed)
         report["smpl24_tang_val"] = r3
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.with_suffix(".partial.json").write_text(json.dumps(report, indent=1))
         pl = evaluate.plausibility_3d(s3, meth3, par3, ("limb", 0.10, 30), seed=a.seed)
         report["smpl24_plausibility_limb30"] = pl
         md += ["## 3D SMPL-24, Tang2018 val (9 dances), errors in metres (mse in m^2)", "", fmt_table(r3, "m, m^2"), "",

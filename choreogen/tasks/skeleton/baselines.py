@@ -112,12 +112,15 @@ def hop_distances(parents) -> np.ndarray:
     return out
 
 
-def _rigid_fit(src: np.ndarray, dst: np.ndarray, w: np.ndarray):
+def _rigid_fit(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rotate: bool = True):
     """Weighted rigid fits (Kabsch) from anchors ``src`` (J, D) to each frame of ``dst`` (n, J, D),
-    weights ``w`` (n, J). Returns (R (n, D, D), cs (n, D), cd (n, D)): dst ~ R (src - cs) + cd."""
+    weights ``w`` (n, J). Returns (R (n, D, D), cs (n, D), cd (n, D)): dst ~ R (src - cs) + cd.
+    ``rotate=False``: translation only (R = identity)."""
     ws = w / np.maximum(w.sum(1, keepdims=True), 1e-12)
     cs = np.einsum("nj,jd->nd", ws, src)
     cd = np.einsum("nj,njd->nd", ws, dst)
+    if not rotate:
+        return np.broadcast_to(np.eye(src.shape[-1]), (len(dst), src.shape[-1], src.shape[-1])), cs, cd
     H = np.einsum("nj,nje,njf->nef", ws, src[None] - cs[:, None], dst - cd[:, None])
     U, _, Vt = np.linalg.svd(H)
     d = np.sign(np.linalg.det(np.einsum("nef,nfg->neg", U, Vt)))
@@ -127,7 +130,8 @@ def _rigid_fit(src: np.ndarray, dst: np.ndarray, w: np.ndarray):
 
 
 def interpolate_body(joints: np.ndarray, present: np.ndarray, parents, min_gap: int = 4,
-                     decay: float = 0.5, context: int = 4, base: np.ndarray | None = None) -> np.ndarray:
+                     decay: float = 0.5, context: int = 4, base: np.ndarray | None = None,
+                     rotate: bool = True) -> np.ndarray:
     """Akima spline *in the frame of the rest of the body* inside gaps of ``min_gap`` or more frames.
 
     For a gap a..b of joint j (present at a-1 and b+1), every frame t of the span a-``context`` ..
@@ -138,6 +142,8 @@ def interpolate_body(joints: np.ndarray, present: np.ndarray, parents, min_gap: 
     fall off as ``decay ** hops`` along the kinematic tree ``parents`` (a hidden wrist follows the
     upper torso, a hidden ankle the pelvis). Frames with fewer than D anchors (whole frames
     missing) keep the plain spline (:func:`interpolate_cubic`, or ``base`` when given).
+    ``rotate=False`` follows the anchors' translation only (2D images: a turn of the body in depth
+    is no rotation of the picture).
     (T, J, D), (T, J) bool -> (T, J, D) float64; present joints unchanged."""
     from scipy.interpolate import Akima1DInterpolator
 
@@ -166,7 +172,7 @@ def interpolate_body(joints: np.ndarray, present: np.ndarray, parents, min_gap: 
             if not ok[fr == t0][0] or not ok[fr == t1][0]:
                 continue
             fr, anc = fr[ok], anc[ok]
-            R, cs, cd = _rigid_fit(x[t0], x[fr], anc * wj[j][None])
+            R, cs, cd = _rigid_fit(x[t0], x[fr], anc * wj[j][None], rotate)
             obs = m[fr]
             if obs.sum() < 2 or (~obs).sum() == 0:
                 continue

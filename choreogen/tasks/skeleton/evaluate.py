@@ -161,6 +161,10 @@ def plausibility_3d(seqs, methods: dict[str, Method], parents, condition: tuple[
     ``bone_dev`` = their mean relative deviation; ``below_floor`` = fraction of filled joints more
     than ``floor_tol`` below the lowest ground-truth joint of the sequence. ``seqs``: (joints, valid)."""
     kind, level, run = condition
+    if skeleton is None and kind == "limb":
+        from ...motion.skeleton import get_skeleton
+
+        skeleton = get_skeleton({17: "coco17", 24: "smpl24"}[seqs[0][0].shape[1]])
     par = np.asarray([max(p, 0) for p in parents])
     child = np.asarray([p >= 0 for p in parents])
     out = {}
