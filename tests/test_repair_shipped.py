@@ -13,11 +13,10 @@ from choreogen.tasks.skeleton import baselines, evaluate
 from choreogen.tasks.skeleton.checkpoint import load_vae
 from choreogen.tasks.skeleton.repair import ASSETS, SHIPPED
 
-# VAE error / baseline error must stay below these on the fixed held-out windows. Measured with the
-# shipped models (docs/REPAIR.md): 3D 0.42-0.61 x linear and 0.97-0.99 x the Akima spline it
-# corrects; 2D on a real detector view 0.78-0.88 x linear and 1.02-1.04 x Akima (the detector's own
-# jitter in the ground truth sets a floor both reach).
-RATIO_3D = {"linear": 0.75, "cubic": 1.0}
+# VAE error / baseline error must stay below these on the fixed held-out windows (docs/REPAIR.md):
+# 3D: 0.4-0.6 x linear; 2D on a real detector view 0.78-0.88 x linear and ~1.0 x Akima (the
+# detector's own jitter in the ground truth sets a floor both reach).
+RATIO_3D = {"linear": 0.75}  # vs the Akima spline: per condition in the 3D tests
 RATIO_2D = {"linear": 0.92, "cubic": 1.06}
 
 
@@ -27,7 +26,7 @@ def test_shipped_models_load_small_and_safe(layout):
     assert p.stat().st_size < 2_000_000
     m, info = load_vae(p)
     assert info["skeleton"] == layout and info["masking"] is True and m.cfg.residual
-    assert m.cfg.base == "cubic" and info["steps"] >= 2000
+    assert m.cfg.base == "cubic" and info["steps"] >= 800
 
 
 def _compare(seqs, model, conditions):
@@ -36,17 +35,38 @@ def _compare(seqs, model, conditions):
     return evaluate.evaluate(seqs, methods, conditions, with_fid=False)
 
 
-def test_shipped_smpl24_beats_interpolation_on_tang2018_val(tang_dir):
-    """DANCE_W_10 of the Tang2018 val split (first 30 s), metres."""
+def _w10(tang_dir):
     from choreogen.tasks.skeleton import data
 
     seq = next(s for s in data.tang_sequences(tang_dir, "val") if s.name == "DANCE_W_10")
-    seqs = [(seq.joints[:900], seq.valid[:900])]
+    return [(seq.joints[:900], seq.valid[:900])]
+
+
+def test_shipped_smpl24_beats_interpolation_on_tang2018_val(tang_dir):
+    """DANCE_W_10 of the Tang2018 val split (first 30 s), metres: the shipped (pre-#13) 3D model,
+    0.97-0.99x the Akima spline it corrects."""
     model, _ = load_vae(ASSETS / SHIPPED["smpl24"])
-    res = _compare(seqs, model, [("random", 0.1, 0), ("frames", 0.1, 10), ("frames", 0.1, 20)])
+    res = _compare(_w10(tang_dir), model, [("random", 0.1, 0), ("frames", 0.1, 10), ("frames", 0.1, 20)])
     for key, r in res.items():
         assert r["vae"]["mpjpe"] < RATIO_3D["linear"] * r["linear"]["mpjpe"], key
-        assert r["vae"]["mpjpe"] < RATIO_3D["cubic"] * r["cubic"]["mpjpe"], key
+        assert r["vae"]["mpjpe"] < 1.0 * r["cubic"]["mpjpe"], key
+
+
+def test_body_frame_smpl24_milestone_beats_the_spline_on_limb_gaps(tang_dir):
+    """The issue-13 body-frame model (milestones/, not shipped). Measured (2026-12-02) on DANCE_W_10:
+    random 10 % 1.04x Akima (0.91x over all 9 val dances), 10/20-frame runs 0.95x / 0.98x, 1 s / 2 s
+    runs of a whole arm or leg 0.49x / 0.48x (the shipped model 1.00x)."""
+    from pathlib import Path
+
+    model, _ = load_vae(Path(__file__).resolve().parents[1] / "milestones" / "repair_smpl24_body.safetensors")
+    assert model.cfg.reference == "body" and model.cfg.long_scale > 0
+    res = _compare(_w10(tang_dir), model, [("random", 0.1, 0), ("frames", 0.1, 10), ("frames", 0.1, 20),
+                                           ("limb", 0.1, 30), ("limb", 0.1, 60)])
+    cubic = {"random@0.1": 1.06, "frames-run10@0.1": 1.0, "frames-run20@0.1": 1.0,
+             "limb-run30@0.1": 0.6, "limb-run60@0.1": 0.6}
+    for key, r in res.items():
+        assert r["vae"]["mpjpe"] < RATIO_3D["linear"] * r["linear"]["mpjpe"], key
+        assert r["vae"]["mpjpe"] < cubic[key] * r["cubic"]["mpjpe"], key
 
 
 def test_shipped_coco17_beats_interpolation_on_heldout_aist_view(shared_data):

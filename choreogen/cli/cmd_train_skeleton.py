@@ -20,6 +20,8 @@ def register(app: typer.Typer) -> None:
         base: str = typer.Option("cubic", help="Residual reference: cubic (Akima over the sequence) or linear."),
         batch: int = typer.Option(16, help="Windows per step."),
         cameras: int = typer.Option(1, help="coco17: random cameras per Tang2018 train dance."),
+        reference: str = typer.Option("body", help="What the model corrects: body (spline in the body frame inside long gaps) or akima."),
+        init: Optional[Path] = typer.Option(None, help="Warm start from a repair checkpoint (matching tensors; new heads start at zero)."),
         threads: int = typer.Option(1, help="CPU threads."),
         seed: int = typer.Option(0, help="Random seed."),
     ) -> None:
@@ -29,10 +31,13 @@ def register(app: typer.Typer) -> None:
         from ..errors import ConfigError
         from ..tasks.skeleton.train_repair import RepairRecipe, train_repair as run
 
+        if reference not in ("body", "akima"):
+            raise ConfigError(f"--reference must be body or akima (got {reference})")
         if loss not in ("l1", "mse") or base not in ("cubic", "linear"):
             raise ConfigError(f"--loss must be l1 or mse and --base cubic or linear (got {loss}, {base})")
         torch.set_num_threads(threads)
-        r = RepairRecipe(loss=loss, masking=masking, base=base, steps=steps, batch=batch, cameras=cameras, seed=seed)
+        r = RepairRecipe(loss=loss, masking=masking, base=base, steps=steps, batch=batch, cameras=cameras, seed=seed,
+                         init=str(init) if init else "", reference=reference)
         typer.echo(f"model: {run(layout, data, out, r, max_minutes=minutes)}")
 
     @app.command("train-skeleton")

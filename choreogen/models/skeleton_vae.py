@@ -70,6 +70,8 @@ class SkeletonVAEConfig:
     cond_decoder: bool = False  # decoder over joint tokens that also see the reference (base="cubic")
     parents: list | None = None  # kinematic parent per joint (-1 root): bone-vector features (cond_decoder)
     motion_features: bool = False  # cond_decoder tokens also see the reference's velocity and acceleration
+    long_scale: float = 0.0  # > 0: a second head, scaled by this, corrects *missing* joints at full size
+    reference: str = "akima"  # what the caller passes as base: "akima" spline or "body" (body-frame spline)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -131,6 +133,12 @@ class SkeletonVAE(nn.Module):
         self.head = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, out))
         if cfg.base not in ("linear", "cubic"):
             raise ValueError(f"base must be 'linear' or 'cubic', got {cfg.base!r}")
+        if cfg.long_scale > 0:
+            if not cfg.cond_decoder:
+                raise ValueError("long_scale needs the conditional decoder")
+            self.head_long = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, cfg.dim))
+            nn.init.zeros_(self.head_long[-1].weight)
+            nn.init.zeros_(self.head_long[-1].bias)
         if cfg.residual:  # start as exact interpolation
             nn.init.zeros_(self.head[-1].weight)
             nn.init.zeros_(self.head[-1].bias)
@@ -199,7 +207,11 @@ class SkeletonVAE(nn.Module):
             tok = tok + self.dec_motion(torch.cat([_central_diff(ref) / 0.02, _second_diff(ref) / 0.005], -1))
         tok = self.dec_spatial(tok.reshape(B * T, J, d)).reshape(B, T, J, d)
         tok = self.dec_temporal(tok.transpose(1, 2).reshape(B * J, T, d)).reshape(B, J, T, d).transpose(1, 2)
-        return self.head(tok)
+        out = self.head(tok)
+        if cfg.long_scale > 0:  # full-size estimate for missing joints (in units of out_scale)
+            gap = (~present.bool())[..., None].to(out.dtype)
+            out = out + gap * self.head_long(tok) * (cfg.long_scale / cfg.out_scale)
+        return out
 
     def base(self, x: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         """Parameter-free reference the decoder corrects when ``cfg.residual``: per joint track,

@@ -88,3 +88,99 @@ def savgol_smooth(joints: np.ndarray, present: np.ndarray, window: int = 9, orde
     if w <= order:
         return filled
     return savgol_filter(filled, w, order, axis=0, mode="interp")
+
+
+def hop_distances(parents) -> np.ndarray:
+    """(J, J) int: number of bones between two joints of the kinematic tree given by ``parents``."""
+    J = len(parents)
+    adj = [[] for _ in range(J)]
+    for j, p in enumerate(parents):
+        if p >= 0:
+            adj[j].append(p)
+            adj[p].append(j)
+    out = np.full((J, J), J, np.int64)
+    for s in range(J):
+        out[s, s], frontier = 0, [s]
+        while frontier:
+            nxt = []
+            for a in frontier:
+                for b in adj[a]:
+                    if out[s, b] > out[s, a] + 1:
+                        out[s, b] = out[s, a] + 1
+                        nxt.append(b)
+            frontier = nxt
+    return out
+
+
+def _rigid_fit(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rotate: bool = True):
+    """Weighted rigid fits (Kabsch) from anchors ``src`` (J, D) to each frame of ``dst`` (n, J, D),
+    weights ``w`` (n, J). Returns (R (n, D, D), cs (n, D), cd (n, D)): dst ~ R (src - cs) + cd.
+    ``rotate=False``: translation only (R = identity)."""
+    ws = w / np.maximum(w.sum(1, keepdims=True), 1e-12)
+    cs = np.einsum("nj,jd->nd", ws, src)
+    cd = np.einsum("nj,njd->nd", ws, dst)
+    if not rotate:
+        return np.broadcast_to(np.eye(src.shape[-1]), (len(dst), src.shape[-1], src.shape[-1])), cs, cd
+    H = np.einsum("nj,nje,njf->nef", ws, src[None] - cs[:, None], dst - cd[:, None])
+    U, _, Vt = np.linalg.svd(H)
+    d = np.sign(np.linalg.det(np.einsum("nef,nfg->neg", U, Vt)))
+    Vt = Vt.copy()
+    Vt[:, -1] *= np.where(d == 0, 1.0, d)[:, None]
+    return np.einsum("nef,nfg->nge", U, Vt), cs, cd
+
+
+def interpolate_body(joints: np.ndarray, present: np.ndarray, parents, min_gap: int = 4,
+                     decay: float = 0.5, context: int = 4, base: np.ndarray | None = None,
+                     rotate: bool = True) -> np.ndarray:
+    """Akima spline *in the frame of the rest of the body* inside gaps of ``min_gap`` or more frames.
+
+    For a gap a..b of joint j (present at a-1 and b+1), every frame t of the span a-``context`` ..
+    b+``context`` gets the weighted rigid motion (Kabsch, rotation + translation, 2D or 3D) that
+    takes the anchors (other joints present at t and at both gap ends) from frame a-1 to frame t;
+    the joint's observed positions around the gap are carried back into frame a-1's body frame,
+    an Akima spline fills the gap there, and the result is carried forward again. Anchor weights
+    fall off as ``decay ** hops`` along the kinematic tree ``parents`` (a hidden wrist follows the
+    upper torso, a hidden ankle the pelvis). Frames with fewer than D anchors (whole frames
+    missing) keep the plain spline (:func:`interpolate_cubic`, or ``base`` when given).
+    ``rotate=False`` follows the anchors' translation only (2D images: a turn of the body in depth
+    is no rotation of the picture).
+    (T, J, D), (T, J) bool -> (T, J, D) float64; present joints unchanged."""
+    from scipy.interpolate import Akima1DInterpolator
+
+    T, J, D = joints.shape
+    out = interpolate_cubic(joints, present) if base is None else np.array(base, np.float64, copy=True)
+    x = np.asarray(joints, np.float64)
+    wj = decay ** hop_distances(parents).astype(np.float64)
+    for j in range(J):
+        m = present[:, j]
+        if m.all() or m.sum() < 2:
+            continue
+        edge = np.diff(m.astype(np.int8))
+        starts, ends = np.flatnonzero(edge == -1) + 1, np.flatnonzero(edge == 1)  # a..b missing
+        if len(ends) and len(starts) and ends[0] < starts[0]:
+            ends = ends[1:]
+        for a, b in zip(starts, ends):
+            if b - a + 1 < min_gap:
+                continue
+            t0, t1 = a - 1, b + 1
+            fr = np.arange(max(0, a - context), min(T, b + 1 + context))
+            # anchors: seen at both ends and in most gap frames (one body frame for the whole span)
+            keep = present[t0] & present[t1] & (present[a:b + 1].mean(0) >= 0.8)
+            keep[j] = False
+            anc = present[fr] & keep[None]
+            ok = anc.sum(1) >= D
+            if not ok[fr == t0][0] or not ok[fr == t1][0]:
+                continue
+            fr, anc = fr[ok], anc[ok]
+            R, cs, cd = _rigid_fit(x[t0], x[fr], anc * wj[j][None], rotate)
+            obs = m[fr]
+            if obs.sum() < 2 or (~obs).sum() == 0:
+                continue
+            q = np.einsum("ned,ne->nd", R, x[fr, j] - cd) + cs  # into frame t0's body frame
+            fill = Akima1DInterpolator(fr[obs], q[obs], axis=0)(fr[~obs]) if obs.sum() >= 3 else \
+                np.stack([np.interp(fr[~obs], fr[obs], q[obs, d]) for d in range(D)], 1)
+            g = ~obs
+            if not np.isfinite(fill).all():
+                continue
+            out[fr[g], j] = np.einsum("nde,ne->nd", R[g], fill - cs[g]) + cd[g]
+    return out

@@ -97,14 +97,14 @@ def drop_frame_runs(present: np.ndarray, rate: float, run: int, rng: np.random.G
 
 
 def drop_limb_runs(present: np.ndarray, skeleton: Skeleton, n_runs: int, max_len: int,
-                   rng: np.random.Generator) -> np.ndarray:
-    """Hide a whole limb (arm, leg or head group) over ``n_runs`` random runs of 1..max_len frames."""
+                   rng: np.random.Generator, min_len: int = 1) -> np.ndarray:
+    """Hide a whole limb (arm, leg or head group) over ``n_runs`` random runs of min_len..max_len frames."""
     T = present.shape[0]
     out = present.copy()
     groups = [v for k, v in joint_groups(skeleton).items() if k != "torso"]
     for _ in range(n_runs):
         g = groups[rng.integers(len(groups))]
-        L = int(rng.integers(1, max_len + 1))
+        L = int(rng.integers(min(min_len, max_len), max_len + 1))
         s = int(rng.integers(0, max(1, T - L + 1)))
         out[s:s + L, g] = False
     return out
@@ -184,6 +184,8 @@ class DamageConfig:
     jitter_sigma_max: float = 0.01
     outlier_rate: float = 0.005
     p_jitter: float = 1.0  # probability that a window gets jitter/outliers at all
+    frame_run_min: int = 0  # > 0: frame runs of frame_run_min..frame_run_max frames, at least one per damaged window
+    limb_run_min: int = 1  # limb runs are limb_run_min..run_max frames
 
 
 def simulate(joints: np.ndarray, present: np.ndarray, skeleton: Skeleton, rng: np.random.Generator,
@@ -214,10 +216,15 @@ def simulate(joints: np.ndarray, present: np.ndarray, skeleton: Skeleton, rng: n
     if cfg.p_leave and rng.random() < cfg.p_leave:
         obs = leave_frame(x, obs, min(cfg.run_max, T), rng)
     if cfg.p_limb and rng.random() < cfg.p_limb:
-        obs = drop_limb_runs(obs, skeleton, int(rng.integers(1, cfg.limb_runs + 1)), min(cfg.run_max, T), rng)
+        obs = drop_limb_runs(obs, skeleton, int(rng.integers(1, cfg.limb_runs + 1)), min(cfg.run_max, T), rng,
+                             min_len=min(cfg.limb_run_min, T))
     if cfg.p_frames and rng.random() < cfg.p_frames and T > 2:
         run = int(rng.integers(1, min(cfg.frame_run_max, T - 2) + 1))
-        obs = drop_frame_runs(obs, rng.uniform(0, cfg.frame_rate_max), run, rng)
+        rate = rng.uniform(0, cfg.frame_rate_max)
+        if cfg.frame_run_min:  # long runs: at least one of them in the window
+            run = int(rng.integers(min(cfg.frame_run_min, T - 2), min(cfg.frame_run_max, T - 2) + 1))
+            rate = max(rate, run / T)
+        obs = drop_frame_runs(obs, rate, run, rng)
     if cfg.random_rate_max:
         obs = drop_random(obs, rng.uniform(0, cfg.random_rate_max), rng)
     x = np.where(obs[..., None], x, 0.0)

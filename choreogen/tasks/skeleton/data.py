@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ...motion.skeleton import Skeleton
-from .baselines import interpolate_cubic
+from .baselines import interpolate_body, interpolate_cubic
 from .damage import DamageConfig, body_scale, simulate
 from .normalize import normalize, window_center
 
@@ -163,8 +163,8 @@ class DamagedWindows(torch.utils.data.Dataset):
 
     def __init__(self, seqs: list[Sequence], skeleton: Skeleton, window: int, length: int,
                  damage: DamageConfig | None = None, strides: tuple[int, ...] = (1,), seed: int = 0,
-                 base: str = "linear", margin: int = 0):
-        self.base, self.margin = base, margin if base == "cubic" else 0
+                 base: str = "linear", margin: int = 0, reference: str = "akima"):
+        self.base, self.margin, self.reference = base, margin if base == "cubic" else 0, reference
         self.seqs = [s for s in seqs if len(s.joints) >= (window + 2 * self.margin) * max(strides)]
         if not self.seqs:
             raise ValueError("no sequence is long enough for one window")
@@ -204,7 +204,12 @@ class DamagedWindows(torch.utils.data.Dataset):
             clean = clean @ Ry.T
         x, obs = simulate(clean, valid, self.skeleton, rng, self.damage, scale=scale)
         a, b = self.margin, self.margin + self.window
-        ref = interpolate_cubic(x, obs)[a:b] if self.base == "cubic" else None
+        ref = None
+        if self.base == "cubic":
+            ref = interpolate_cubic(x, obs)
+            if self.reference == "body":
+                ref = interpolate_body(x, obs, self.skeleton.parents, base=ref)
+            ref = ref[a:b]
         x, obs, clean, valid = x[a:b], obs[a:b], clean[a:b], valid[a:b]
         c = window_center(x, obs)
         item = {

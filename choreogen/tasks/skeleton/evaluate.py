@@ -24,14 +24,32 @@ from .damage import body_scale, drop_frame_runs, drop_random, joint_groups
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def damage_condition(valid: np.ndarray, kind: str, level: float, seed: int, run: int = 10) -> np.ndarray:
+def drop_limb_condition(valid: np.ndarray, skeleton, level: float, run: int, rng: np.random.Generator) -> np.ndarray:
+    """Hide one whole arm or leg chain (:func:`joint_groups`) over runs of ``run`` frames, as many
+    runs as cover ``level`` of the frames (each run a random limb and start; first/last frame kept)."""
+    T = valid.shape[0]
+    limbs = [v for k, v in joint_groups(skeleton).items() if k.endswith(("_arm", "_leg"))]
+    out = valid.copy()
+    for _ in range(int(round(level * T / max(run, 1)))):
+        if T - run - 1 <= 1:
+            break
+        s = int(rng.integers(1, T - run - 1))
+        out[s:s + run, limbs[int(rng.integers(len(limbs)))]] = False
+    return out
+
+
+def damage_condition(valid: np.ndarray, kind: str, level: float, seed: int, run: int = 10,
+                     skeleton=None) -> np.ndarray:
     """Observed mask for one condition: ``random`` hides ``level`` of the valid joints; ``frames``
-    hides runs of ``run`` whole frames covering ``level`` of the frames."""
+    hides runs of ``run`` whole frames covering ``level`` of the frames; ``limb`` hides a whole
+    arm or leg over runs of ``run`` frames covering ``level`` of the frames (needs ``skeleton``)."""
     rng = np.random.default_rng(seed)
     if kind == "random":
         return drop_random(valid, level, rng)
     if kind == "frames":
         return drop_frame_runs(valid, level, run, rng)
+    if kind == "limb":
+        return drop_limb_condition(valid, skeleton, level, run, rng)
     raise ValueError(kind)
 
 
@@ -53,11 +71,16 @@ def _window_features(seqs: list[np.ndarray], dim: int, win: int) -> np.ndarray:
 
 
 def evaluate(seqs, methods: dict[str, Method], conditions: list[tuple[str, float, int]], seed: int = 0,
-             fid_window: int = 60, with_fid: bool = True) -> dict:
+             fid_window: int = 60, with_fid: bool = True, skeleton=None) -> dict:
     """Run every method on every condition. ``seqs``: list of (joints (T,J,D), valid (T,J)).
 
-    ``conditions``: list of (kind, level, run). Returns {condition: {method: metrics}}.
+    ``conditions``: list of (kind, level, run); ``skeleton`` for ``limb`` conditions (default: the
+    layout with that many joints, coco17 or smpl24). Returns {condition: {method: metrics}}.
     """
+    if skeleton is None and any(k == "limb" for k, _, _ in conditions):
+        from ...motion.skeleton import get_skeleton
+
+        skeleton = get_skeleton({17: "coco17", 24: "smpl24"}[seqs[0][0].shape[1]])
     from ...eval.fid import fid as fid_fn
     from ...eval.recon import dancefusion_diversity, masked_errors
 
@@ -68,7 +91,7 @@ def evaluate(seqs, methods: dict[str, Method], conditions: list[tuple[str, float
     results: dict = {}
     for ci, (kind, level, run) in enumerate(conditions):
         key = f"{kind}{'' if kind == 'random' else f'-run{run}'}@{level:g}"
-        obs_all = [damage_condition(v, kind, level, seed + 1000 * ci + i, run) for i, (_, v) in enumerate(seqs)]
+        obs_all = [damage_condition(v, kind, level, seed + 1000 * ci + i, run, skeleton) for i, (_, v) in enumerate(seqs)]
         results[key] = {}
         for name, fn in methods.items():
             preds, sq, ab, eu = [], [], [], []
@@ -127,3 +150,37 @@ def vae_method(model, window: int | None = None) -> Method:
         return reconstruct(model, x, obs, window)
 
     return fn
+
+
+def plausibility_3d(seqs, methods: dict[str, Method], parents, condition: tuple[str, float, int], seed: int = 0,
+                    skeleton=None, bone_tol: float = 0.01, floor_tol: float = 0.01) -> dict:
+    """Body plausibility of repaired 3D sequences under one condition (metres, Y-up).
+
+    Per method: ``bones_ok`` = fraction of bones from a parent to a *filled* child whose length is
+    within ``bone_tol`` (relative) of that bone's median length in the sequence's ground truth;
+    ``bone_dev`` = their mean relative deviation; ``below_floor`` = fraction of filled joints more
+    than ``floor_tol`` below the lowest ground-truth joint of the sequence. ``seqs``: (joints, valid)."""
+    kind, level, run = condition
+    if skeleton is None and kind == "limb":
+        from ...motion.skeleton import get_skeleton
+
+        skeleton = get_skeleton({17: "coco17", 24: "smpl24"}[seqs[0][0].shape[1]])
+    par = np.asarray([max(p, 0) for p in parents])
+    child = np.asarray([p >= 0 for p in parents])
+    out = {}
+    for name, fn in methods.items():
+        ok = n = dev = below = nf = 0.0
+        for i, (j, v) in enumerate(seqs):
+            obs = damage_condition(v, kind, level, seed + i, run, skeleton)
+            p = fn(np.where(obs[..., None], j, 0.0), obs)
+            own = np.median(np.linalg.norm(j - j[:, par], axis=-1), axis=0)  # (J,)
+            rel = np.abs(np.linalg.norm(p - p[:, par], axis=-1) / np.maximum(own, 1e-6) - 1.0)
+            m = (~obs) & child[None]
+            ok += float((rel[m] <= bone_tol).sum())
+            dev += float(rel[m].sum())
+            n += int(m.sum())
+            floor = float(j[..., 1].min())
+            below += float((p[..., 1][~obs] < floor - floor_tol).sum())
+            nf += int((~obs).sum())
+        out[name] = {"bones_ok": ok / max(n, 1), "bone_dev": dev / max(n, 1), "below_floor": below / max(nf, 1)}
+    return out

@@ -36,6 +36,7 @@ from .normalize import denormalize, normalize, window_center
 ASSETS = checkpoints.ASSET_DIR
 SHIPPED = {"coco17": "repair_coco17.safetensors", "smpl24": "repair_smpl24.safetensors"}
 DEFAULT_MIN_CONF = 0.3
+MIN_FRAMES = 32  # shortest sequence a model with a longer window still repairs (as one window)
 VIA_COCO17 = ("body25", "openpose137", "mediapipe33")  # 2D layouts that contain the 17 COCO joints
 
 
@@ -86,10 +87,10 @@ def reconstruct(model, joints: np.ndarray, present: np.ndarray, window: int | No
     """Model estimate of every joint: (T, J, D) in the units of ``joints`` (float64).
 
     ``joints`` (T, J, D) (values where ``present`` is False are ignored), ``present`` (T, J) bool.
-    Requires T >= window.
+    A sequence shorter than ``window`` is repaired as one shorter window.
     """
     T, J, D = joints.shape
-    W = window or model.cfg.max_frames
+    W = min(window or model.cfg.max_frames, T)  # a sequence shorter than the window is one window
     x = np.where(present[..., None], np.nan_to_num(joints), 0.0).astype(np.float64)
     if D == 2:
         scale, floor = body_scale(x, present), 0.0
@@ -99,6 +100,10 @@ def reconstruct(model, joints: np.ndarray, present: np.ndarray, window: int | No
         x[..., 1] -= floor
     cubic = model.cfg.residual and model.cfg.base == "cubic"
     ref = interpolate_cubic(x, present) if cubic else None  # over the whole sequence
+    if cubic and getattr(model.cfg, "reference", "akima") == "body":
+        from .baselines import interpolate_body
+
+        ref = interpolate_body(x, present, model.cfg.parents, base=ref)
     starts = _windows(T, W)
     xs, ms, cs, bs = [], [], [], []
     for s in starts:
@@ -125,7 +130,34 @@ def reconstruct(model, joints: np.ndarray, present: np.ndarray, window: int | No
         wsum[s:s + W] += ramp
     out = acc / wsum[:, None, None]
     if D == 3:
+        if model.cfg.parents is not None and getattr(model.cfg, "reference", "akima") == "body":
+            out = keep_body_3d(out, present, model.cfg.parents, obs=x)
         out[..., 1] += floor
+    return out
+
+
+def keep_body_3d(est: np.ndarray, present: np.ndarray, parents, floor: float = 0.0,
+                 obs: np.ndarray | None = None) -> np.ndarray:
+    """Make filled 3D joints a plausible body: every bone from a parent to a *missing* child gets
+    the sequence's own length (median over frames where both ends are observed; bones never seen
+    keep theirs; from ``obs`` when given, else ``est``), walking the tree from the root so the correction carries down the limb, and no
+    filled joint goes below ``floor`` (y, metres). Observed joints are unchanged.
+    (T, J, 3) metres, Y-up; parents listed before children. -> (T, J, 3) float64."""
+    out = np.array(est, np.float64, copy=True)
+    for j, p in enumerate(parents):
+        if p < 0:
+            continue
+        both = present[:, j] & present[:, p]
+        fill = ~present[:, j]
+        if both.sum() < 2 or not fill.any():
+            continue
+        src = est if obs is None else obs
+        L = float(np.median(np.linalg.norm(src[both, j] - src[both, p], axis=-1)))
+        v = out[fill, j] - out[fill, p]
+        n = np.linalg.norm(v, axis=-1, keepdims=True)
+        out[fill, j] = out[fill, p] + np.where(n > 1e-9, v * (L / np.maximum(n, 1e-9)), v)
+    miss = ~present
+    out[..., 1] = np.where(miss, np.maximum(out[..., 1], floor), out[..., 1])
     return out
 
 
@@ -195,7 +227,8 @@ def repair_motion(motion: Motion, checkpoint: str | os.PathLike | None = None, m
         raise InputError("every joint is missing (no confidence >= "
                          f"{min_conf:g} and finite); nothing to repair from", src)
     W = cfg.max_frames if "window" not in info else int(info["window"])
-    if T < W:
+    if T < min(W, MIN_FRAMES):
+        W = min(W, MIN_FRAMES)
         raise InputError(f"sequence has {T} frames, shorter than one repair window ({W} frames, "
                          f"{W / motion.fps:.2f} s)", src)
     est = reconstruct(model, joints, present, W)
