@@ -8,7 +8,10 @@ import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 const $ = (id) => document.getElementById(id);
 const audio = $("audio");
 const state = { job: null, fps: 30, frames: 0, clip: null, mixer: null, model: null, versions: [] };
-window.choreogen = { frame: 0, time: 0, ready: false, job: null, fps: 30, frames: 0, renders: 0 };
+// window.choreogen: what the page shows now (read by the browser tests): frame, audio time, job.
+window.choreogen = { frame: 0, time: 0, ready: false, job: null, fps: 30, frames: 0, renders: 0,
+  rootPosition: () => { const b = state.model && state.model.getObjectByName("pelvis");
+    return b ? b.getWorldPosition(new THREE.Vector3()).toArray() : null; } };
 
 // ---------------------------------------------------------------- three.js scene
 const canvas = $("viewer");
@@ -65,7 +68,8 @@ async function showJob(job) {
   $("e-end").max = $("e-start").max = job.seconds.toFixed(2);
   $("downloads").innerHTML = "Download: " + ["npz", "bvh", "glb", "mp4"].map(
     (k) => `<a id="dl-${k}" href="/api/jobs/${job.id}/${k}" download>${k === "glb" ? "glTF" : k.toUpperCase()}</a>`).join("");
-  Object.assign(window.choreogen, { ready: true, job: job.id, fps: job.fps, frames: job.frames });
+  Object.assign(window.choreogen, { ready: true, job: job.id, fps: job.fps, frames: job.frames,
+    versions: state.versions.length });
 }
 
 // ---------------------------------------------------------------- jobs
