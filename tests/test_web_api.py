@@ -115,3 +115,30 @@ def test_results_pruned_by_size(tmp_path):
         assert c.get(f"/api/jobs/{b}").status_code == 200
 
 
+
+
+def test_failed_job_leaves_no_outputs(tmp_path):
+    from choreogen.errors import ChoreogenError
+
+    class Broken:
+        genres = ["waltz"]
+
+        def __call__(self, song, **kw):
+            (tmp_path / "never").write_text("x")
+            raise ChoreogenError("the sampler ran out of luck")
+
+    app = create_app(tmp_path / "res")
+    app.state.jobs.pipeline_factory = lambda: Broken()
+    with TestClient(app) as c:
+        jid = c.post("/api/jobs", params={"example": "true", "seconds": 2}).json()["id"]
+        s = _wait(c, jid)
+        assert s["status"] == "failed" and s["error"] == "error: the sampler ran out of luck"
+        assert sorted(p.name for p in (tmp_path / "res" / jid).iterdir()) == ["song"]
+        assert c.get(f"/api/jobs/{jid}/glb").status_code == 409
+
+
+def test_serve_refuses_a_file_as_results_folder(tmp_path, run_cli):
+    f = tmp_path / "file"
+    f.write_text("x")
+    code, _, err = run_cli(["serve", "--results", f])
+    assert code == 2 and "output folder path is an existing file" in err

@@ -67,10 +67,11 @@ class JobManager:
         self.jobs: dict[str, Job] = {}
         self.lock = threading.Lock()
         self.pipe_lock = threading.Lock()
+        self.render_lock = threading.Lock()
 
     # ---------------------------------------------------------------- bookkeeping
     def active(self) -> int:
-        return sum(j.status in ("queued", "running") for j in self.jobs.values())
+        return sum(j.status in ("queued", "running") for j in list(self.jobs.values()))
 
     def new_folder(self) -> tuple[str, Path]:
         jid = secrets.token_urlsafe(16)
@@ -84,7 +85,7 @@ class JobManager:
     def prune(self) -> None:
         now = time.time()
         with self.lock:
-            done = sorted((j for j in self.jobs.values() if j.status in ("done", "failed")), key=lambda j: j.created)
+            done = sorted((j for j in list(self.jobs.values()) if j.status in ("done", "failed")), key=lambda j: j.created)
             size = sum(_du(j.folder) for j in done)
             for j in done:
                 if now - j.created > self.max_age_s or size > self.max_bytes:
@@ -146,7 +147,7 @@ class JobManager:
         from ..render import render_motion
 
         out = job.folder / DOWNLOADS["mp4"]
-        with self.lock:
+        with self.render_lock:
             if not out.exists():
                 m = load_motion(job.folder / DOWNLOADS["npz"])
                 render_motion(m, out, music=job.folder / "song")
