@@ -16,6 +16,9 @@ from ..motion.sequence import Motion
 
 _SCRIPT = r'''
 import sys, bpy
+import numpy
+if not hasattr(numpy, "bool"):  # Blender 3.4's FBX exporter still uses the alias numpy 1.24 removed
+    numpy.bool = bool
 src, out, fps = sys.argv[sys.argv.index("--") + 1:]
 bpy.ops.wm.read_factory_settings(use_empty=True)
 bpy.context.scene.render.fps = int(round(float(fps)))
@@ -39,7 +42,7 @@ def save_fbx(motion: Motion, path: str | os.PathLike, timeout_s: float = 300.0) 
     with tempfile.TemporaryDirectory(prefix="choreogen_fbx_") as td:
         glb = save_glb(motion, Path(td) / "motion.glb")
         with atomic_path(path, suffix=".fbx") as tmp:
-            r = subprocess.run([exe, "-b", "--factory-startup", "--python-expr", _SCRIPT, "--", str(glb), str(tmp),
+            r = subprocess.run([exe, "-b", "--factory-startup", "--python-exit-code", "1", "--python-expr", _SCRIPT, "--", str(glb), str(tmp),
                                 str(motion.fps)], capture_output=True, text=True, timeout=timeout_s)
             if r.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
                 tail = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["no output"]
