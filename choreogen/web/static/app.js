@@ -149,6 +149,6 @@ drop.addEventListener("drop", (e) => {
 });
 
 fetch("/api/info").then((r) => r.json()).then((info) => {
-  for (const g of info.genres) $("genre").add(new Option(g, g));
+  for (const g of info.genres) $("genres").appendChild(new Option(g, g));
   $("seconds").max = info.limits.max_dance_seconds;
 });
