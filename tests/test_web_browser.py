@@ -68,13 +68,16 @@ def _joints(page, base, jid):
         return load_motion(p).positions()
 
 
-def _check_sync(page, joints):
-    page.wait_for_timeout(100)  # a few animation frames
-    s = page.evaluate("() => ({t: document.getElementById('audio').currentTime, f: window.choreogen.frame,"
-                      " fps: window.choreogen.fps, root: window.choreogen.rootPosition()})")
+def _check_sync(page, joints, playing=False):
+    page.wait_for_timeout(150)  # a few animation frames
+    # t: the audio time the last drawn frame was set from; live: the audio clock now
+    s = page.evaluate("() => ({t: window.choreogen.time, live: document.getElementById('audio').currentTime,"
+                      " f: window.choreogen.frame, fps: window.choreogen.fps, root: window.choreogen.rootPosition()})")
     expect = min(len(joints) - 1, round(s["t"] * s["fps"]))
     assert abs(s["f"] - expect) <= 1, s
-    # the skeleton drawn is the dance at that time: pelvis within 2 cm of the npz's (frames are 3.3 ms apart)
+    # the drawn frame is at most one (slow, software-GL) render behind the clock; none once paused
+    assert 0 <= s["live"] - s["t"] < (0.5 if playing else 1e-3), s
+    # the skeleton drawn is the dance at that time: pelvis within 2 cm of the npz's (between two frames the pose is interpolated)
     assert np.abs(np.array(s["root"]) - joints[s["f"], 0]).max() < 0.02, (s, joints[s["f"], 0])
     return s
 
@@ -110,7 +113,7 @@ def test_page_generate_play_scrub_edit_download(server):
         moving = _canvas(page)
         assert np.abs(moving - still).max() > 50 and (np.abs(moving - still).sum(-1) > 30).mean() > 0.002
         _shot(page, "playing")
-        _check_sync(page, joints)  # while playing
+        _check_sync(page, joints, playing=True)
         page.click("#play")  # pause
         s = _check_sync(page, joints)
         assert s["t"] > 1.0
