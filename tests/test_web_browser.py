@@ -1,7 +1,8 @@
 """The page in real Chromium (Debian's ``chromium``, driven by Playwright's Python API): upload the
 example song, wait for the dance, the viewer draws and moves while playing, the dance frame follows
 the audio clock after play and after a scrub (checked against the npz joints), one edit, every download.
-Saves docs/img/web_{before,generating,playing,editing}.png."""
+Screenshots (before, generating, playing, editing) go to docs/img/web_*.png when
+CHOREOGEN_WEB_SCREENSHOTS=1 (how the committed ones were made), else to the test's temp folder."""
 from __future__ import annotations
 
 import io
@@ -16,7 +17,7 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+DOC_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required", "--use-gl=swiftshader",
         "--enable-unsafe-swiftshader"]
@@ -45,9 +46,9 @@ def server(tmp_path_factory):
     th.join(5)
 
 
-def _shot(page, name):
-    IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(IMG / f"web_{name}.png"))
+def _shot(page, name, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"web_{name}.png"))
 
 
 def _canvas(page) -> np.ndarray:
@@ -82,8 +83,10 @@ def _check_sync(page, joints, playing=False):
     return s
 
 
-def test_page_generate_play_scrub_edit_download(server):
+def test_page_generate_play_scrub_edit_download(server, tmp_path):
     from playwright.sync_api import sync_playwright
+
+    img = DOC_IMG if os.environ.get("CHOREOGEN_WEB_SCREENSHOTS") == "1" else tmp_path
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -92,7 +95,7 @@ def test_page_generate_play_scrub_edit_download(server):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(server + "/")
         page.wait_for_function("document.getElementById('genres').options.length > 1")
-        _shot(page, "before")
+        _shot(page, "before", img)
         page.check("#example")
         page.fill("#seconds", "4")
         page.fill("#genre", "a slow waltz")  # a prompt naming a genre (the model takes genre labels)
@@ -100,7 +103,7 @@ def test_page_generate_play_scrub_edit_download(server):
         try:  # catch the progress bar part-way (generation takes about a second)
             page.wait_for_function("(() => { const p = document.getElementById('progress').value; return p > 0 && p < 1; })()",
                                    timeout=10_000, polling=20)
-            _shot(page, "generating")
+            _shot(page, "generating", img)
         except Exception:  # noqa: BLE001 - too fast to catch: the screenshot is optional
             pass
         page.wait_for_function("window.choreogen.ready", timeout=60_000)
@@ -112,7 +115,7 @@ def test_page_generate_play_scrub_edit_download(server):
         page.wait_for_function("document.getElementById('audio').currentTime > 1.0", timeout=10_000)
         moving = _canvas(page)
         assert np.abs(moving - still).max() > 50 and (np.abs(moving - still).sum(-1) > 30).mean() > 0.002
-        _shot(page, "playing")
+        _shot(page, "playing", img)
         _check_sync(page, joints, playing=True)
         page.click("#play")  # pause
         s = _check_sync(page, joints)
@@ -134,7 +137,7 @@ def test_page_generate_play_scrub_edit_download(server):
         d = np.abs(edited - joints).max(axis=(1, 2))
         assert d[:20].max() < 0.05 and d[40:50].max() > 0.05
         page.evaluate("document.getElementById('e-start').scrollIntoView()")
-        _shot(page, "editing")
+        _shot(page, "editing", img)
         for k in ("npz", "bvh", "glb", "mp4"):
             href = page.get_attribute(f"#dl-{k}", "href")
             r = page.request.get(server + href)
