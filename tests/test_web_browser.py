@@ -142,5 +142,20 @@ def test_page_generate_play_scrub_edit_download(server, tmp_path):
             href = page.get_attribute(f"#dl-{k}", "href")
             r = page.request.get(server + href)
             assert r.status == 200 and len(r.body()) > 500, k
+        # the upload path: a 3 s wav chosen in the file input, then a bad file answered with the clear message
+        import soundfile as sf
+
+        t = np.arange(3 * 22050) / 22050
+        sf.write(tmp_path / "tone.wav", (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 22050)
+        page.uncheck("#example")
+        page.set_input_files("#file", str(tmp_path / "tone.wav"))
+        page.fill("#seconds", "2")
+        page.click("#go")
+        page.wait_for_function(f"window.choreogen.ready && window.choreogen.job !== {ejid!r}"
+                               " && window.choreogen.frames === 60", timeout=60_000)
+        (tmp_path / "bad.wav").write_text("not audio")
+        page.set_input_files("#file", str(tmp_path / "bad.wav"))
+        page.click("#go")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('error: bad.wav:')", timeout=20_000)
         assert not errors, errors
         browser.close()
