@@ -47,7 +47,7 @@ def test_export_keeps_coordinates_with_no_canonical(tang_dir, tmp_path, run_cli)
     (lambda d: np.savez(d / "kp.npz", joints=np.zeros((3, 17, 2), np.float32), fps=30.0),
      ["{d}/kp.npz", "-f", "bvh", "-o", "{d}/o.bvh"], "keypoint layout"),
     (lambda d: np.savez(d / "ok.npz", joints=np.zeros((3, 17, 2), np.float32), fps=30.0),
-     ["{d}/ok.npz", "-f", "fbx", "-o", "{d}/o.fbx"], "unknown export format"),
+     ["{d}/ok.npz", "-f", "usd", "-o", "{d}/o.usd"], "unknown export format"),
     (lambda d: (d / "file").write_text("x"), ["{d}/file", "-f", "npz", "-o", "{d}/o.npz"],
      "unsupported motion file type"),
 ])

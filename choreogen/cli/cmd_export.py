@@ -1,4 +1,4 @@
-"""``choreogen export MOTION --format bvh|npz|aistpp --out FILE``."""
+"""``choreogen export MOTION --format bvh|glb|fbx|npz|aistpp --out FILE``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-_BY_SUFFIX = {".bvh": "bvh", ".npz": "npz", ".pkl": "aistpp"}
+_BY_SUFFIX = {".bvh": "bvh", ".glb": "glb", ".fbx": "fbx", ".npz": "npz", ".pkl": "aistpp"}
 
 
 def register(app: typer.Typer) -> None:
@@ -15,23 +15,23 @@ def register(app: typer.Typer) -> None:
         motion: Path = typer.Argument(..., help="Any motion file choreogen reads (contract npz, Tang2018 npz, "
                                                 "AIST++ pkl, FineDance npy, BVH)."),
         fmt: Optional[str] = typer.Option(None, "--format", "-f",
-                                          help="bvh | npz | aistpp (default: from the --out suffix)."),
+                                          help="bvh | glb | fbx | npz | aistpp (default: from the --out suffix)."),
         out: Optional[Path] = typer.Option(None, "--out", "-o",
-                                           help="Output file (default: <motion name>.<bvh|npz|pkl> here)."),
+                                           help="Output file (default: <motion name>.<bvh|glb|fbx|npz|pkl> here)."),
         scale: float = typer.Option(1.0, help="BVH units per metre (1 = metres, 100 = centimetres)."),
         keep_fps: bool = typer.Option(False, "--keep-fps",
                                       help="AIST++: keep the motion's frame rate instead of resampling to 60 fps."),
         canonical: bool = typer.Option(True, "--canonical/--no-canonical",
                                        help="Put 3D motions on the floor (y = 0) starting at the origin first."),
     ) -> None:
-        """Export a motion to BVH (Blender/Maya/MotionBuilder), an AIST++ pkl or the contract npz."""
+        """Export a motion to BVH (Blender/Maya/MotionBuilder), glTF binary (Unity/three.js/Blender), FBX (via Blender), an AIST++ pkl or the contract npz."""
         from ..errors import ConfigError
         from ..io.export import FORMATS, export_motion
         from ..io import load_motion
 
         if fmt is None:
             if out is None or out.suffix.lower() not in _BY_SUFFIX:
-                raise ConfigError("say which format to write: --format bvh|npz|aistpp")
+                raise ConfigError("say which format to write: --format bvh|glb|fbx|npz|aistpp")
             fmt = _BY_SUFFIX[out.suffix.lower()]
         fmt = fmt.lower()
         if fmt not in FORMATS:

@@ -1,7 +1,8 @@
-"""Exporting motions: BVH (Blender, MotionBuilder, Maya), AIST++ pickles and the contract npz.
+"""Exporting motions: BVH (Blender, MotionBuilder, Maya), glTF binary / FBX, AIST++ pickles and the contract npz.
 
 ``export_motion(motion, fmt, out)`` is the one entry point the CLI uses; the per-format writers are
-:func:`choreogen.io.bvh.save_bvh`, :func:`choreogen.io.aistpp.save_aistpp` and
+:func:`choreogen.io.bvh.save_bvh`, :func:`choreogen.io.gltf.save_glb`, :func:`choreogen.io.fbx.save_fbx`,
+:func:`choreogen.io.aistpp.save_aistpp` and
 :func:`choreogen.motion.save_motion`.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 from ..errors import ChoreogenError, ConfigError
 from ..motion.sequence import Motion
 
-FORMATS = {"bvh": ".bvh", "npz": ".npz", "aistpp": ".pkl"}
+FORMATS = {"bvh": ".bvh", "glb": ".glb", "fbx": ".fbx", "npz": ".npz", "aistpp": ".pkl"}
 
 
 def is_canonical(motion: Motion, tol: float = 1e-3) -> bool:
@@ -46,7 +47,7 @@ def check_output(out: str | os.PathLike) -> Path:
 
 def export_motion(motion: Motion, fmt: str, out: str | os.PathLike, *, scale: float = 1.0,
                   keep_fps: bool = False, canonical: bool = True) -> Path:
-    """Write ``motion`` to ``out`` in ``fmt`` (``bvh`` | ``npz`` | ``aistpp``); returns the path.
+    """Write ``motion`` to ``out`` in ``fmt`` (``bvh`` | ``glb`` | ``fbx`` | ``npz`` | ``aistpp``); returns the path.
 
     Args:
         scale: BVH unit factor (1 = metres, 100 = centimetres); ignored by the other formats.
@@ -71,6 +72,14 @@ def _write(motion: Motion, fmt: str, out, scale: float, keep_fps: bool) -> Path:
         from .bvh import save_bvh
 
         return save_bvh(motion, out, scale=scale)
+    if fmt == "glb":
+        from .gltf import save_glb
+
+        return save_glb(motion, out)
+    if fmt == "fbx":
+        from .fbx import save_fbx
+
+        return save_fbx(motion, out)
     if fmt == "aistpp":
         from .aistpp import save_aistpp
 

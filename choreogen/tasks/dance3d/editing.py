@@ -104,3 +104,17 @@ def continue_from(motion: Motion, skeleton: str = "smpl24", fps: float = 30.0) -
     """Keep ``motion`` as the first frames; the model continues it."""
     f = _features(motion, skeleton, fps)
     return Constraint(torch.as_tensor(f), torch.ones(f.shape), f"continue {len(f)} frames")
+
+
+def regenerate_range(motion: Motion, start_s: float, end_s: float, skeleton: str = "smpl24",
+                     fps: float = 30.0) -> Constraint:
+    """Keep ``motion`` everywhere except ``[start_s, end_s)`` seconds, which the model regenerates
+    (in-betweening inside one dance: what is around the range is kept exactly)."""
+    f = _features(motion, skeleton, fps)
+    a, b = int(round(start_s * fps)), int(round(end_s * fps))
+    if not (np.isfinite(start_s) and np.isfinite(end_s) and 0 <= a < b <= len(f)):
+        raise ConfigError(f"the range to regenerate must lie inside the dance (0 to {len(f) / fps:.2f} s), "
+                          f"got {start_s:g} to {end_s:g} s")
+    mask = np.ones_like(f)
+    mask[a:b] = 0
+    return Constraint(torch.as_tensor(f), torch.as_tensor(mask), f"regenerate {a}-{b} of {len(f)} frames")
