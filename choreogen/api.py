@@ -54,6 +54,9 @@ def dance3d_dancer(model: str | None = None, device: str = "cpu"):
     pipe = Dance3DPipeline.from_pretrained(model, device=device)
 
     def dancer(song, seconds=None, seed=0, genre=None, prompt=None):
+        # at least 2 s: the fast audio features fail on excerpts under ~1.4 s (chroma smoothing kernel);
+        # the video is cut to ``seconds`` afterwards
+        seconds = None if seconds is None else max(float(seconds), 2.0)
         return pipe(song, genre=genre, prompt=prompt, seconds=seconds, seed=seed).motion
 
     return dancer
