@@ -103,8 +103,13 @@ def other_people(person: np.ndarray, everyone: np.ndarray, min_frac: float = 0.2
 
 def analyse_photo(path: str | os.PathLike, size: int = 256) -> Reference:
     """Photo -> :class:`Reference` (see module doc). InputError when no person or several are found."""
-    img = load_photo(path, size)
-    p = Path(path)
+    return analyse_image(load_photo(path, size), path)
+
+
+def analyse_image(img: np.ndarray, path: str | os.PathLike = "image") -> Reference:
+    """A square (S, S, 3) uint8 RGB image (e.g. a video frame after :func:`square`) -> :class:`Reference`;
+    ``path`` only names it in errors."""
+    p, size = Path(path), int(img.shape[0])
     mp_pose, mp_seg = _mediapipe()
     with mp_pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True) as pose:
         res = pose.process(img)
