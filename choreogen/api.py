@@ -2,6 +2,7 @@
 
     from choreogen.api import generate_dance, repair_motion, generate_skeleton, example_song
     from choreogen.api import Dance3DPipeline, RepairPipeline, SkeletonPipeline   # load once, call many times
+    from choreogen.api import PoseVideoPipeline    # a photo dances to a song (default dancer: dance3d)
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ _PIPELINES = {"Dance3DPipeline": "tasks.dance3d.pipeline", "RepairPipeline": "ta
 
 
 def __getattr__(name: str):
+    if name == "PoseVideoPipeline":
+        return _pose_video_pipeline()
     if name in _PIPELINES:
         import importlib
 
@@ -42,3 +45,39 @@ def repair_motion(*a, **k):
     from .tasks.skeleton.repair import repair_motion as f
 
     return f(*a, **k)
+
+
+def dance3d_dancer(model: str | None = None, device: str = "cpu"):
+    """A ``dancer`` for :class:`PoseVideoPipeline`: song -> 3D dance with the bundled generator."""
+    from .tasks.dance3d.pipeline import Dance3DPipeline
+
+    pipe = Dance3DPipeline.from_pretrained(model, device=device)
+
+    def dancer(song, seconds=None, seed=0, genre=None, prompt=None):
+        # at least 2 s: the fast audio features fail on excerpts under ~1.4 s (chroma smoothing kernel);
+        # the video is cut to ``seconds`` afterwards
+        seconds = None if seconds is None else max(float(seconds), 2.0)
+        return pipe(song, genre=genre, prompt=prompt, seconds=seconds, seed=seed).motion
+
+    return dancer
+
+
+def _pose_video_pipeline():
+    from .tasks.posevideo.pipeline import PoseVideoPipeline as Base
+
+    class PoseVideoPipeline(Base):
+        """:class:`choreogen.tasks.posevideo.PoseVideoPipeline` whose default dancer is the bundled
+        3D generator (``from_pretrained(model=None)``; loaded on first use)."""
+
+        @classmethod
+        def from_pretrained(cls, model: str | None = None, animator=None, device: str = "cpu", dancer=None):
+            holder: dict = {}
+
+            def lazy(song, **kw):
+                if "f" not in holder:
+                    holder["f"] = dance3d_dancer(model, device)
+                return holder["f"](song, **kw)
+
+            return cls(dancer or lazy, animator)
+
+    return PoseVideoPipeline

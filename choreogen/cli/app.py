@@ -28,7 +28,7 @@ def _root() -> None:
 
 # Sub-command modules, in the order they appear in --help.
 COMMAND_MODULES = [
-    "generate", "generate_batch", "train", "train_skeleton", "repair", "keypoints", "render", "export", "features", "data", "eval", "info", "models", "demo", "serve",
+    "generate", "generate_batch", "train", "train_skeleton", "repair", "keypoints", "video", "render", "export", "features", "data", "eval", "info", "models", "demo", "serve",
 ]
 _registered = False
 
