@@ -72,3 +72,15 @@ def test_fast35_never_imports_librosa(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "False"
+
+
+def test_fast35_on_excerpts_shorter_than_the_chroma_kernel():
+    """Under ~1.4 s the chroma smoothing kernel (41 frames) is longer than the excerpt: still T frames."""
+    import numpy as np
+
+    from choreogen.audio import music_features
+
+    y = np.random.default_rng(0).normal(size=int(22050 * 1.2)).astype(np.float32) * 0.1
+    f = music_features((y, 22050), kind="fast35", fps=30, n_frames=36, cache=False)
+    assert f.shape == (36, 35) and np.isfinite(f).all()
+    assert np.allclose(np.linalg.norm(f[:, 21:33], axis=1)[f[:, 21:33].any(1)], 1.0, atol=1e-4)

@@ -211,7 +211,10 @@ def fast35(y: np.ndarray, fps: float = 30.0) -> np.ndarray:
     for thr in (0.4, 0.2, 0.1, 0.05):
         q += (c > thr)
     hann = np.hanning(43)[1:-1]
-    q = np.apply_along_axis(lambda r: np.convolve(r, hann / hann.sum(), mode="same"), 1, q)
+    k, h = hann / hann.sum(), (len(hann) - 1) // 2
+    # centred smoothing over time, T frames out even when T < the kernel (np.convolve's "same" would
+    # return the kernel's length then); for T >= the kernel this equals mode="same"
+    q = np.apply_along_axis(lambda r: np.convolve(r, k, mode="full")[h:h + len(r)], 1, q)
     q /= np.maximum(np.linalg.norm(q, axis=0, keepdims=True), 1e-10)
     e = env.astype(np.float64) - env.min()
     peaks = peak_pick(e / max(e.max(), 1e-12))  # onset_detect normalises the envelope to [0, 1]
