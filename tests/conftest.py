@@ -64,3 +64,17 @@ def run_cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture(scope="module")
+def tiny_ckpt(tmp_path_factory):
+    """A tiny untrained COCO-17 repair VAE checkpoint (16-frame windows)."""
+    import torch
+
+    from choreogen.models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig
+    from choreogen.tasks.skeleton.checkpoint import save_vae
+
+    torch.manual_seed(0)
+    m = SkeletonVAE(SkeletonVAEConfig(num_joints=17, dim=2, d_model=16, n_heads=2, temporal_layers=1,
+                                      decoder_layers=1, latent_dim=4, max_frames=16)).eval()
+    return save_vae(m, tmp_path_factory.mktemp("ck") / "tiny.safetensors", {"skeleton": "coco17", "window": 16})

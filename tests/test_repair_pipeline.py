@@ -14,14 +14,6 @@ from choreogen.tasks.skeleton.checkpoint import save_vae
 from choreogen.tasks.skeleton.repair import _windows, reconstruct, repair_file, repair_motion
 
 
-@pytest.fixture(scope="module")
-def tiny_ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    m = SkeletonVAE(SkeletonVAEConfig(num_joints=17, dim=2, d_model=16, n_heads=2, temporal_layers=1,
-                                      decoder_layers=1, latent_dim=4, max_frames=16)).eval()
-    return save_vae(m, tmp_path_factory.mktemp("ck") / "tiny.safetensors", {"skeleton": "coco17", "window": 16})
-
-
 def _kp(T=50, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(T)[:, None, None]

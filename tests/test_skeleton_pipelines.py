@@ -3,23 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from choreogen.errors import ChoreogenError
-from choreogen.models.skeleton_vae import SkeletonVAE, SkeletonVAEConfig
 from choreogen.motion import Motion
 from choreogen.io import load_motion, save_motion
-from choreogen.tasks.skeleton.checkpoint import save_vae
 from choreogen.tasks.skeleton.pipeline import RepairPipeline, SkeletonPipeline
 from choreogen.tasks.skeleton.repair import repair_motion
-
-
-@pytest.fixture(scope="module")
-def tiny_ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    m = SkeletonVAE(SkeletonVAEConfig(num_joints=17, dim=2, d_model=16, n_heads=2, temporal_layers=1,
-                                      decoder_layers=1, latent_dim=4, max_frames=16)).eval()
-    return save_vae(m, tmp_path_factory.mktemp("ck") / "tiny.safetensors", {"skeleton": "coco17", "window": 16})
 
 
 def _kp(T=40):

@@ -110,6 +110,19 @@ def _unwrap_degrees(angles: np.ndarray) -> np.ndarray:
     return np.rad2deg(np.unwrap(np.deg2rad(angles), axis=0)) if len(angles) > 1 else angles
 
 
+def require_rotations(motion: Motion, what: str) -> None:
+    """ConfigError (naming the source file) unless ``motion`` has a kinematic skeleton with rest offsets
+    and joint rotations (SMPL ``poses`` + ``trans``), as every rotation-based export (``what``) needs."""
+    sk, src = motion.skel, motion.meta.get("source")
+    if not sk.kinematic or sk.offsets is None:
+        raise ConfigError(f"{what} export needs a kinematic skeleton with rest offsets; {sk.name} is a keypoint "
+                          "layout (export it as npz instead)", src)
+    if motion.poses is None or motion.trans is None:
+        raise ConfigError(f"{what} export needs joint rotations (SMPL poses + trans); this {sk.name} motion has "
+                          "only joint positions (export it as npz instead)", src)
+    motion.validate()
+
+
 def save_bvh(motion: Motion, path: str | os.PathLike, scale: float = 1.0) -> Path:
     """Write ``motion`` (SMPL-family or BVH-derived kinematic skeleton) as a BVH file, atomically.
 
@@ -122,16 +135,9 @@ def save_bvh(motion: Motion, path: str | os.PathLike, scale: float = 1.0) -> Pat
     Returns the path. Frame Time = 1 / ``motion.fps``.
     """
     sk = motion.skel
-    src = motion.meta.get("source")
     if not np.isfinite(scale) or scale <= 0:
         raise ConfigError(f"BVH scale must be a positive number, got {scale}")
-    if not sk.kinematic or sk.offsets is None:
-        raise ConfigError(f"BVH export needs a kinematic skeleton with rest offsets; {sk.name} is a keypoint "
-                          "layout (export it as npz instead)", src)
-    if motion.poses is None or motion.trans is None:
-        raise ConfigError(f"BVH export needs joint rotations (SMPL poses + trans); this {sk.name} motion has "
-                          "only joint positions (export it as npz instead)", src)
-    motion.validate()
+    require_rotations(motion, "BVH")
     T, J = motion.num_frames, sk.num_joints
     order = _dfs_order(sk.parents)
     rotmats = Rotation.from_rotvec(np.asarray(motion.poses, np.float64).reshape(T * J, 3))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from ..errors import ConfigError, InputError
+from ..errors import InputError
 from ..fileio import atomic_path
 from ..motion.sequence import Motion
 
@@ -113,15 +113,10 @@ def save_glb(motion: Motion, path: str | os.PathLike) -> Path:
     """Write ``motion`` (needs ``poses`` (T, J*3) axis-angle and ``trans`` (T, 3) m, Y-up) as ``.glb``."""
     import pygltflib as g
 
+    from .bvh import require_rotations
+
     sk = motion.skel
-    src = motion.meta.get("source")
-    if not sk.kinematic or sk.offsets is None:
-        raise ConfigError(f"glTF export needs a kinematic skeleton with rest offsets; {sk.name} is a keypoint "
-                          "layout (export it as npz instead)", src)
-    if motion.poses is None or motion.trans is None:
-        raise ConfigError(f"glTF export needs joint rotations (SMPL poses + trans); this {sk.name} motion has "
-                          "only joint positions (export it as npz instead)", src)
-    motion.validate()
+    require_rotations(motion, "glTF")
     T, J = motion.num_frames, sk.num_joints
     parents = list(sk.parents)
     offsets = np.asarray(sk.offsets, np.float64)
