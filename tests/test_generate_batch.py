@@ -88,3 +88,15 @@ def test_generate_takes_a_folder(songs, tmp_path):
                           generate_dance(d / "x.ogg", seconds=2.0, seed=5, steps=2).motion.joints)
     r = CliRunner().invoke(app, ["generate", str(d), "--out", str(tmp_path / "p"), "--prompt", "a waltz"])
     assert r.exit_code != 0 and "apply to one song" in str(r.exception or r.output)
+
+
+def test_batch_device_is_checked(songs, tmp_path):
+    from choreogen.cli.app import main
+
+    for dev in ("tpu", "cuda:7"):  # unknown, or no such GPU on this CPU machine
+        with pytest.raises(SystemExit) as e:
+            main(["generate-batch", str(songs / "a.ogg"), "--out", str(tmp_path / "o"), "--device", dev])
+        assert e.value.code == 2 and not (tmp_path / "o").exists()
+    with pytest.raises(ChoreogenError, match="cpu or cuda"):
+        generate_batch([songs / "a.ogg"], tmp_path / "p", BatchOptions(device="mps"), devices=2)
+    assert not (tmp_path / "p").exists()

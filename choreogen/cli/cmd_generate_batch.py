@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, help="Seed of every song (a song's dance equals `generate SONG --seed` for it)."),
         steps: Optional[int] = typer.Option(None, help="DDIM steps (default: the model's)."),
         model: str = typer.Option("default", "--model", help="'default', a bundled name or a checkpoint path."),
-        devices: int = typer.Option(1, help="Processes sharing the songs (Lightning predict, gloo on CPUs)."),
+        devices: int = typer.Option(1, help="Processes sharing the songs (Lightning predict: gloo on CPUs, one GPU each with --device cuda)."),
+        device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or mps (several processes: cpu or cuda)."),
         no_bvh: bool = typer.Option(False, "--no-bvh", help="Skip the BVH files."),
     ) -> None:
         """Generate a dance for every song with one loaded model; resumable (done songs are skipped),
@@ -30,7 +31,10 @@ def register(app: typer.Typer) -> None:
         con = Console(stderr=True)
         songs = collect_songs(inputs)
         check_output_dir(out)
-        opt = BatchOptions(checkpoint=None if model == "default" else model, genre=genre, seconds=seconds,
+        from ..device import check_device
+
+        device = check_device(device)
+        opt = BatchOptions(device=device, checkpoint=None if model == "default" else model, genre=genre, seconds=seconds,
                            seed=seed, steps=steps, bvh=not no_bvh)
 
         def progress(i, n):

@@ -58,6 +58,7 @@ class BatchOptions:
     seed: int = 0
     steps: int | None = None
     bvh: bool = True
+    device: str = "cpu"  # "cpu" or "cuda": with devices > 1 each process takes its own GPU
 
 
 def _status_path(out: Path, song: Path) -> Path:
@@ -106,7 +107,8 @@ class _BatchPredictor(L.LightningModule):
         if self._pipe is None:
             from .pipeline import Dance3DPipeline
 
-            self._pipe = Dance3DPipeline.from_pretrained(self.opt.checkpoint, device="cpu")
+            dev = "cpu" if self.opt.device == "cpu" else f"cuda:{self.local_rank}"
+            self._pipe = Dance3DPipeline.from_pretrained(self.opt.checkpoint, device=dev)
         return [generate_one(self._pipe, Path(s), self.out, self.opt) for s in batch]
 
 
@@ -115,15 +117,17 @@ def generate_batch(songs: list[Path], out: str | os.PathLike, opt: BatchOptions,
     """Generate every song into the folder ``out`` (created); returns one outcome dict per song
     (``status`` ok | skipped | failed, with ``error``). ``progress(i, n)`` after each song (one process)."""
     out = Path(out)
-    (out / ".batch").mkdir(parents=True, exist_ok=True)
     if devices < 1:
         raise ConfigError(f"--devices must be at least 1, got {devices}")
+    if devices > 1 and opt.device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device for several processes must be cpu or cuda (one GPU each), got {opt.device!r}")
+    (out / ".batch").mkdir(parents=True, exist_ok=True)
     for s in songs:  # a stale outcome must not be mistaken for this run's
         _status_path(out, s).unlink(missing_ok=True)
     if devices == 1:
         from .pipeline import Dance3DPipeline
 
-        pipe = Dance3DPipeline.from_pretrained(opt.checkpoint)
+        pipe = Dance3DPipeline.from_pretrained(opt.checkpoint, device=opt.device)
         outcomes = []
         for i, s in enumerate(songs):
             outcomes.append(generate_one(pipe, s, out, opt))
@@ -135,7 +139,9 @@ def generate_batch(songs: list[Path], out: str | os.PathLike, opt: BatchOptions,
     from ...training.runner import RunConfig, predict
 
     loader = DataLoader([str(s) for s in songs], batch_size=1, shuffle=False, collate_fn=_collate)
-    predict(_BatchPredictor(str(out), opt), loader, RunConfig(max_steps=0, devices=devices, strategy="ddp_spawn"))
+    run = RunConfig(max_steps=0, devices=devices, strategy="ddp_spawn",
+                    accelerator="cpu" if opt.device == "cpu" else "gpu")
+    predict(_BatchPredictor(str(out), opt), loader, run)
     outcomes = []
     for s in songs:
         p = _status_path(out, s)
