@@ -152,3 +152,14 @@ def test_free_text_prompt_is_classified_and_off_topic_refused(client):
     assert s["status"] == "done" and s["params"]["prompt"] and "Waltz" in s["params"]["understood"]
     bad = client.post("/api/jobs", params={"example": "true", "seconds": 2, "genre": "the weather is nice"})
     assert bad.status_code == 400 and "matched no genre well" in bad.json()["error"]
+
+
+def test_prompt_parameter_like_the_cli(client):
+    r = client.post("/api/jobs", params={"example": "true", "seconds": 2, "steps": 2,
+                                         "prompt": "a sharp dramatic tango with staccato head snaps"})
+    assert r.status_code == 202, r.text
+    assert "Tango" in _wait(client, r.json()["id"])["params"]["understood"]
+    both = client.post("/api/jobs", params={"example": "true", "genre": "waltz", "prompt": "a slow waltz please"})
+    assert both.status_code == 400 and "not both" in both.json()["error"]
+    off = client.post("/api/jobs", params={"example": "true", "prompt": "the weather is nice"})
+    assert off.status_code == 400 and "matched no genre well" in off.json()["error"]

@@ -79,7 +79,7 @@ def create_app(results: Path, workers: int = 1, max_queued: int = 4, limits: Lim
     @app.post("/api/jobs", summary="Start a dance: raw song bytes as the body, or example=true")
     async def create_job(request: Request, genre: str = "", seconds: float = Query(8.0, gt=0), seed: int = 0,
                          steps: Optional[int] = Query(None, ge=1, le=1000), example: bool = False,
-                         filename: str = "song"):
+                         filename: str = "song", prompt: str = ""):
         from starlette.concurrency import run_in_threadpool
 
         if seconds > limits.max_dance_seconds:
@@ -112,8 +112,19 @@ def create_app(results: Path, workers: int = 1, max_queued: int = 4, limits: Lim
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        prompt, understood = "", ""
-        if genre:  # a genre label, or else a free-text prompt classified into the model's genres
+        understood = ""
+        if genre and prompt:
+            shutil.rmtree(folder, ignore_errors=True)
+            return bad(400, "error: give genre or prompt, not both")
+        if prompt:  # as `choreogen generate --prompt`
+            from ..tasks.dance3d.pipeline import resolve_prompt
+
+            try:
+                understood = (await run_in_threadpool(resolve_prompt, pipeline().generator, prompt))[1].describe()
+            except ChoreogenError as e:
+                shutil.rmtree(folder, ignore_errors=True)
+                return bad(400, f"error: {e.problem}")
+        elif genre:  # the page's one field: a genre label, or else (3+ words) a free-text prompt
             from ..tasks.dance3d.pipeline import resolve_genre, resolve_prompt
 
             try:
