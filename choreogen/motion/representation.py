@@ -129,3 +129,27 @@ class Normalizer:
     @classmethod
     def from_state_dict(cls, sd) -> "Normalizer":
         return cls(np.asarray(sd["normalizer.lo"], np.float32), np.asarray(sd["normalizer.hi"], np.float32))
+
+
+def root_to_velocity(feats: torch.Tensor, fps: float = 30.0) -> torch.Tensor:
+    """EDGE features (..., T, D) -> the same with root x/z replaced by their velocity (m/s).
+
+    Frame t holds (x[t+1] - x[t]) * fps; the last frame repeats the previous velocity. Height (y),
+    contacts and rotations are unchanged. Translation-invariant: a latent of it does not depend on
+    where the window starts on the floor. Inverse: :func:`root_from_velocity`."""
+    out = feats.clone()
+    for c in (N_CONTACT, N_CONTACT + 2):
+        d = (feats[..., 1:, c] - feats[..., :-1, c]) * fps
+        out[..., :-1, c] = d
+        out[..., -1, c] = d[..., -1] if d.shape[-1] else 0.0
+    return out
+
+
+def root_from_velocity(vfeats: torch.Tensor, fps: float = 30.0, origin: torch.Tensor | None = None) -> torch.Tensor:
+    """Inverse of :func:`root_to_velocity`: root x/z integrated from ``origin`` ((..., 2) metres, default 0)."""
+    out = vfeats.clone()
+    for j, c in enumerate((N_CONTACT, N_CONTACT + 2)):
+        steps = vfeats[..., :-1, c] / fps
+        pos = torch.cat([torch.zeros_like(vfeats[..., :1, c]), torch.cumsum(steps, dim=-1)], dim=-1)
+        out[..., c] = pos + (0.0 if origin is None else origin[..., j:j + 1])
+    return out

@@ -3,7 +3,9 @@
 Envelope of task "dance3d": ``config`` = GeneratorConfig JSON (architecture, diffusion, skeleton,
 fps, window, music feature kind, genres, training hyper-parameters); tensors ``model.<name>``
 (EMA weights of the denoiser) and ``normaliser.lo`` / ``normaliser.hi`` (min/max feature
-normaliser); ``provenance`` (steps, wall time, hardware, date, validation numbers and the
+normaliser); latent generators (``config.ae`` set) add ``ae.<name>`` (the motion autoencoder), and
+their ``normaliser.lo/hi`` standardise the autoencoder's input (root velocity representation) while
+``normaliser.latent_lo/latent_hi`` standardise its latents; ``provenance`` (steps, wall time, hardware, date, validation numbers and the
 training data summary under ``data``). Loading never executes code.
 """
 from __future__ import annotations
@@ -32,6 +34,8 @@ class LoadedGenerator:
     data: dict
     provenance: dict
     path: Path
+    ae: object = None  # choreogen.models.motion_ae.MotionAE for latent generators
+    latent_normalizer: Normalizer | None = None
 
     @property
     def model_id(self) -> str:
@@ -40,13 +44,20 @@ class LoadedGenerator:
 
 def save_generator(
     path: str | os.PathLike, model: DanceDenoiser, config: GeneratorConfig, normalizer: Normalizer,
-    data: dict | None = None, provenance: dict | None = None,
+    data: dict | None = None, provenance: dict | None = None, ae=None, latent_normalizer: Normalizer | None = None,
+    half: bool = False,
 ) -> Path:
     tensors = {f"model.{k}": v.detach().to("cpu", torch.float32) for k, v in model.state_dict().items()}
     tensors.update({f"normaliser.{k.split('.', 1)[1]}": torch.as_tensor(v) for k, v in normalizer.state_dict().items()})
+    if config.latent:
+        if ae is None or latent_normalizer is None:
+            raise ConfigError("a latent generator config needs its autoencoder and latent normaliser")
+        tensors.update({f"ae.{k}": v.detach().to("cpu", torch.float32) for k, v in ae.state_dict().items()})
+        tensors["normaliser.latent_lo"] = torch.as_tensor(latent_normalizer.lo)
+        tensors["normaliser.latent_hi"] = torch.as_tensor(latent_normalizer.hi)
     prov = dict(provenance or {}, data=data or {})
     env = checkpoints.Envelope(TASK, config.to_dict(), tensors, prov, {"kind": "minmax", "range": [-1, 1]})
-    return checkpoints.write(path, env)
+    return checkpoints.write(path, env, half=half)
 
 
 def from_envelope(env: checkpoints.Envelope, device: str | torch.device = "cpu") -> LoadedGenerator:
@@ -66,10 +77,25 @@ def from_envelope(env: checkpoints.Envelope, device: str | torch.device = "cpu")
     if "lo" not in norm or "hi" not in norm:
         raise InputError("checkpoint has no normaliser", p)
     normalizer = Normalizer.from_state_dict({"normalizer.lo": norm["lo"], "normalizer.hi": norm["hi"]})
+    ae = latent_norm = None
+    if config.latent:
+        from ...models.motion_ae import MotionAE, MotionAEConfig
+
+        if "latent_lo" not in norm or "latent_hi" not in norm:
+            raise InputError("latent generator checkpoint has no latent normaliser", p)
+        try:
+            ae = MotionAE(MotionAEConfig(**config.ae))
+            ae.load_state_dict(env.part("ae.", torch.float32), strict=True)
+        except (TypeError, ValueError, RuntimeError) as e:
+            first = str(e).strip().splitlines()[0][:200]
+            raise InputError(f"checkpoint autoencoder does not match its config ({first})", p) from None
+        ae.eval().to(device)
+        latent_norm = Normalizer(norm["latent_lo"].float().numpy(), norm["latent_hi"].float().numpy())
     model.eval().to(device)
     prov = dict(env.provenance)
     data = prov.pop("data", {}) or {}
-    return LoadedGenerator(model=model, config=config, normalizer=normalizer, data=data, provenance=prov, path=p)
+    return LoadedGenerator(model=model, config=config, normalizer=normalizer, data=data, provenance=prov, path=p,
+                           ae=ae, latent_normalizer=latent_norm)
 
 
 def load_generator(path: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> LoadedGenerator:

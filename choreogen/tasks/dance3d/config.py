@@ -56,6 +56,14 @@ class GeneratorConfig:
     window: int = 150  # frames per training/generation window (5 s at 30 fps)
     music_features: str = "baseline35"
     genres: list = field(default_factory=list)
+    # latent generator: the motion autoencoder's config (choreogen.models.motion_ae.MotionAEConfig fields);
+    # empty = the denoiser works on the feature vector itself. With it, ``model`` is the denoiser over
+    # latents (motion_dim = latent_dim, patch 1, music_dim = music features x the AE factor).
+    ae: dict = field(default_factory=dict)
+
+    @property
+    def latent(self) -> bool:
+        return bool(self.ae)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -232,11 +232,17 @@ class Dance3DPipeline:
             n = min(plan.padded, constraint.known.shape[0])
             known[:n] = constraint.known[:n]
             mask[:n] = constraint.mask[:n]
-        sampler = LongformSampler(self._denoiser_factory(genre_idx, opt.guidance), self.generator.normalizer,
-                                  self.schedule, plan, known, mask)
         g = torch.Generator(device="cpu").manual_seed(int(seed))
         t_samp = time.perf_counter()
-        feats = sampler.sample(music, steps=opt.steps, generator=g, batch=opt.batch, progress=progress, eta=opt.eta)
+        factory = self._denoiser_factory(genre_idx, opt.guidance)
+        if self.config.latent:
+            from .latent_sampling import sample_latent_track
+
+            feats = sample_latent_track(self.generator, factory, plan, music, opt.steps, g, opt.batch, progress,
+                                        opt.eta, known, mask)
+        else:
+            sampler = LongformSampler(factory, self.generator.normalizer, self.schedule, plan, known, mask)
+            feats = sampler.sample(music, steps=opt.steps, generator=g, batch=opt.batch, progress=progress, eta=opt.eta)
         t_samp = time.perf_counter() - t_samp
         meta = {"seed": int(seed), "model": self.generator.model_id, "steps": opt.steps, "guidance": opt.guidance,
                 "eta": opt.eta, "smooth": opt.smooth, "smooth_root": opt.smooth_root, "start": start,
@@ -270,8 +276,9 @@ class Dance3DPipeline:
         from ...diffusion.windows import beat_starts
 
         cfg = self.config
+        unit = self.generator.ae.cfg.factor if cfg.latent else cfg.model.patch  # frames per token
         total = int(round(len(y) / sr * cfg.fps))
-        ov = max(0, int(round(cfg.window * overlap))) // cfg.model.patch * cfg.model.patch
+        ov = max(0, int(round(cfg.window * overlap))) // unit * unit
         plan = WindowPlan(total=total, window=cfg.window, overlap=ov)
         if beat_stride is None:
             feats = music_features((y, sr), kind=cfg.music_features, fps=cfg.fps, n_frames=plan.padded, cache=False)
@@ -284,6 +291,8 @@ class Dance3DPipeline:
                                           cache=False), np.float32)
         beats = np.flatnonzero(feats[:total, 34] > 0.5)
         starts = beat_starts(total, cfg.window, beats, int(beat_stride))
+        if cfg.latent:  # window starts on latent tokens
+            starts = tuple(sorted({int(s) // unit * unit for s in starts}))
         plan = WindowPlan(total=total, window=cfg.window, overlap=min(
             [cfg.window] + [starts[k - 1] + cfg.window - starts[k] for k in range(1, len(starts))]),
             custom_starts=starts)

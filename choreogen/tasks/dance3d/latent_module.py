@@ -1,0 +1,182 @@
+"""Stage 2 of the latent generator: music-conditioned diffusion over motion-autoencoder latents.
+
+Every training window (150 frames, 30 fps; and its left/right mirror image) is encoded once by the
+frozen autoencoder (:mod:`.latent_ae`) into (N = 150 / factor, C) latent means, standardised per
+channel (``latent_normalizer``). The music of a window (150, Da) is stacked to the latent rate,
+(N, factor * Da), so each latent token sees the exact frame-level beat and onset columns of its
+frames. The denoiser is :class:`~choreogen.models.denoiser.DanceDenoiser` unchanged (motion_dim = C,
+patch 1): x0 prediction, cosine schedule, classifier-free guidance (music + genre dropped together),
+Min-SNR-gamma weighting. The exported checkpoint is a "dance3d" envelope whose config has ``ae``
+set and which carries the autoencoder (see :mod:`.checkpoint`): one file generates.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from ...diffusion.schedule import NoiseSchedule
+from ...errors import ConfigError, InputError
+from ...models.denoiser import DanceDenoiser
+from ...motion.representation import Normalizer, mirror_features, root_to_velocity
+from ...motion.skeleton import get_skeleton
+from ...training.runner import RunConfig, adamw_warmup_cosine, fit, make_ema
+from .checkpoint import save_generator
+from .config import GeneratorConfig
+from .latent_ae import load_ae, standardiser
+
+
+def stack_music(music: torch.Tensor, factor: int) -> torch.Tensor:
+    """(B, T, Da) frame features -> (B, T / factor, factor * Da) latent-rate tokens."""
+    B, T, D = music.shape
+    return music.reshape(B, T // factor, factor * D)
+
+
+@torch.no_grad()
+def encode_windows(ae, norm: Normalizer, motion: torch.Tensor, fps: float, batch: int = 256) -> torch.Tensor:
+    """(K, T, D) recentred EDGE features -> (K, T / factor, C) latent means (un-standardised)."""
+    out = [ae.encode(norm.normalize(root_to_velocity(motion[i:i + batch].float(), fps)))
+           for i in range(0, len(motion), batch)]
+    return torch.cat(out)
+
+
+class LatentWindows(torch.utils.data.Dataset):
+    """Precomputed (latent, music, genre) windows; items are dicts like PreparedWindows'."""
+
+    def __init__(self, latent: torch.Tensor, music: torch.Tensor, genre: torch.Tensor):
+        self.latent, self.music, self.genre = latent, music, genre
+
+    def __len__(self) -> int:
+        return len(self.latent)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"latent": self.latent[i], "music": self.music[i], "genre": self.genre[i]}
+
+
+def build_latent_windows(ds, ae, norm: Normalizer, skeleton, fps: float, factor: int, mirror: bool) -> dict:
+    """A PreparedWindows split -> dict(latent (K', N, C), music (K', N, factor*Da), genre (K',)), K' = 2K with mirror."""
+    lat, mus, gen = [], [], []
+    loader = torch.utils.data.DataLoader(ds, batch_size=256, shuffle=False)
+    for b in loader:
+        m = b["motion"].float()
+        variants = [m, mirror_features(m, skeleton)] if mirror else [m]
+        for v in variants:
+            lat.append(encode_windows(ae, norm, v, fps))
+            mus.append(stack_music(b["music"].float(), factor))
+            gen.append(b["genre"])
+    return {"latent": torch.cat(lat), "music": torch.cat(mus), "genre": torch.cat(gen)}
+
+
+class LatentDiffusionModule(L.LightningModule):
+    """Batches: dict(latent (B, N, C) standardised, music (B, N, factor*Da), genre (B,) long)."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.save_hyperparameters({"config": config})
+        self.cfg = GeneratorConfig.from_dict(config)
+        self.model = DanceDenoiser(self.cfg.model)
+        self.ema = make_ema(self.model, self.cfg.train.ema_decay)
+        self.schedule = NoiseSchedule(self.cfg.diffusion.num_steps, self.cfg.diffusion.schedule)
+
+    def _loss(self, model, batch, generator=None) -> torch.Tensor:
+        x0 = batch["latent"].float()
+        B = x0.shape[0]
+        t = torch.randint(0, self.schedule.num_steps, (B,), device=x0.device, generator=generator)
+        noise = torch.randn(x0.shape, device=x0.device, generator=generator)
+        x_t = self.schedule.q_sample(x0, t, noise)
+        drop = torch.rand(B, device=x0.device, generator=generator) < self.cfg.diffusion.cond_drop
+        pred = model(x_t, t, music=batch["music"].float(), genre=batch.get("genre"), drop_cond=drop)
+        err = ((pred - x0) ** 2).mean(dim=(1, 2))
+        gamma = self.cfg.train.min_snr_gamma
+        if gamma > 0:
+            ab = self.schedule.alpha_bar.to(x0.device)[t]
+            err = err * torch.clamp(ab / (1 - ab), max=gamma) / gamma
+        return err.mean()
+
+    def training_step(self, batch, batch_idx):
+        loss = self._loss(self.model, batch)
+        self.log("train/loss", loss.detach(), prog_bar=True, batch_size=batch["latent"].shape[0])
+        return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        self.ema.update_parameters(self.model)
+
+    def validation_step(self, batch, batch_idx):
+        g = torch.Generator(device=batch["latent"].device).manual_seed(1234 + batch_idx)
+        self.log("val/loss", self._loss(self.ema.module, batch, g), prog_bar=True, sync_dist=True,
+                 batch_size=batch["latent"].shape[0])
+
+    def configure_optimizers(self):
+        tc = self.cfg.train
+        return adamw_warmup_cosine(self.model.parameters(), tc.lr, tc.weight_decay, tc.warmup_steps, tc.max_steps, 0.1)
+
+
+def train_latent_generator(data_dir, ae_path, out_dir, config: GeneratorConfig | None = None, max_steps: int | None = None,
+                           resume: bool = False, progress: bool = False, accelerator: str = "cpu", devices=1,
+                           strategy: str = "auto") -> Path:
+    """Prepared windows + a trained autoencoder -> OUT/model.safetensors (a latent "dance3d" generator)."""
+    from ...data.windows import PreparedWindows, load_manifest
+
+    data_dir, out = Path(data_dir), Path(out_dir)
+    manifest = load_manifest(data_dir)
+    ae, ae_norm, ae_cfg = load_ae(ae_path)
+    factor = ae.cfg.factor
+    cfg = config or GeneratorConfig()
+    if max_steps is not None:
+        cfg = replace(cfg, train=replace(cfg.train, max_steps=int(max_steps)))
+    win = int(manifest.get("window_frames", cfg.window))
+    if win % factor:
+        raise ConfigError(f"window of {win} frames is not a multiple of the autoencoder factor {factor}")
+    train_ds = PreparedWindows(data_dir, split="train", recentre=True)
+    val_ds = PreparedWindows(data_dir, split="val", recentre=True)
+    if len(train_ds) == 0:
+        raise InputError("prepared dataset has no training windows", data_dir)
+    skeleton, fps = manifest.get("skeleton", "smpl24"), float(manifest.get("fps", 30.0))
+    if ae_cfg.get("skeleton", skeleton) != skeleton:
+        raise ConfigError(f"autoencoder is for {ae_cfg.get('skeleton')}, the data is {skeleton}")
+    genres = list(manifest.get("genres", []))
+    music_dim = int(train_ds[0]["music"].shape[-1])
+    cfg = replace(cfg, window=win, fps=fps, skeleton=skeleton, genres=genres, ae=ae.cfg.to_dict(),
+                  music_features=manifest.get("features", manifest.get("feature_kind", cfg.music_features)),
+                  model=replace(cfg.model, motion_dim=ae.cfg.latent_dim, music_dim=music_dim * factor, patch=1,
+                                n_genres=len(genres)))
+    skel = get_skeleton(skeleton)
+    t0 = time.time()
+    tr = build_latent_windows(train_ds, ae, ae_norm, skel, fps, factor, mirror=cfg.train.mirror_prob > 0)
+    va = build_latent_windows(val_ds, ae, ae_norm, skel, fps, factor, mirror=False) if len(val_ds) else None
+    lat_norm = standardiser(tr["latent"].reshape(-1, tr["latent"].shape[-1]), floor=1e-4)
+    for d in (tr, va):
+        if d is not None:
+            d["latent"] = lat_norm.normalize(d["latent"])
+    print(f"encoded {len(tr['latent'])} training windows in {time.time() - t0:.0f} s", flush=True)
+    L.seed_everything(cfg.train.seed, workers=True)
+    module = LatentDiffusionModule(cfg.to_dict())
+    bs = cfg.train.batch_size
+    train_dl = torch.utils.data.DataLoader(LatentWindows(**tr), batch_size=bs, shuffle=True, drop_last=True)
+    val_dl = torch.utils.data.DataLoader(LatentWindows(**va), batch_size=bs) if va is not None else None
+    data_summary = {"dataset": manifest.get("dataset"), "prepared": str(data_dir.resolve()), "train_windows": len(train_ds),
+                    "val_windows": len(val_ds), "window_frames": win, "features": cfg.music_features,
+                    "sequences": {s["name"]: s.get("split") for s in manifest.get("sequences", [])},
+                    "autoencoder": str(ae_path)}
+    t1 = time.time()
+
+    def export(trainer, m: LatentDiffusionModule) -> None:
+        prov = {"steps": int(trainer.global_step), "train_seconds": round(time.time() - t1, 1),
+                "hardware": f"{platform.processor() or platform.machine()} x{os.cpu_count()}",
+                "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"),
+                "val": {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}}
+        save_generator(out / "model.safetensors", m.ema.module, m.cfg, ae_norm, data=data_summary, provenance=prov,
+                       ae=ae, latent_normalizer=lat_norm)
+
+    tc = cfg.train
+    run = RunConfig(max_steps=tc.max_steps, ckpt_every=tc.ckpt_every, val_every=tc.val_every, limit_val_batches=20,
+                    precision=tc.precision, grad_clip=tc.grad_clip, accelerator=accelerator, devices=devices,
+                    strategy=strategy, progress=progress)
+    out.mkdir(parents=True, exist_ok=True)
+    fit(module, train_dl, val_dl, out, run, resume=resume, export=export)
+    return out / "model.safetensors"

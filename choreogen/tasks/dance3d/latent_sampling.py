@@ -1,0 +1,128 @@
+"""Long-form sampling for latent generators (checkpoint config with ``ae``): windows of latents.
+
+The song's frame plan (30 fps, window W frames, overlap O frames, both multiples of the
+autoencoder factor f) becomes a latent plan (W / f tokens, O / f overlap); the diffusion room's
+:class:`~choreogen.diffusion.windows.LongformSampler` denoises the latent windows together with
+overlap inpainting (no positional columns: the autoencoder codes the root as a velocity, so a
+latent does not depend on where its window starts) and cross-fades them into one latent track of
+the whole song, which the convolutional decoder turns into per-frame features in one pass (no
+window seams in the decoded motion). The root is integrated from its velocity.
+
+Editing constraints (known features + mask, EDGE space) are imposed through the autoencoder: after
+every denoising step the predicted latents are decoded, the given features replace the generated
+ones where the mask says so, and the result is encoded again (a projection onto latents whose
+decoding honours the constraint); the given values are restored exactly after decoding.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ...diffusion.windows import LongformSampler, WindowPlan
+from ...motion.representation import root_from_velocity, root_to_velocity
+
+
+def latent_plan(frame_plan: WindowPlan, factor: int) -> WindowPlan:
+    """Frame window plan (window, overlap, custom starts multiples of ``factor``) -> the latent plan."""
+    total = -(-frame_plan.total // factor)
+    starts = None
+    if frame_plan.custom_starts is not None:
+        starts = tuple(sorted({int(s) // factor for s in frame_plan.custom_starts}))
+    return WindowPlan(total=total, window=frame_plan.window // factor, overlap=frame_plan.overlap // factor,
+                      custom_starts=starts)
+
+
+def decode_latents(gen, z: torch.Tensor, origin: torch.Tensor | None = None) -> torch.Tensor:
+    """(..., N, C) standardised latents -> (..., N * factor, D) EDGE features (root integrated from ``origin``)."""
+    lat = gen.latent_normalizer.denormalize(z)
+    with torch.no_grad():
+        v = gen.ae.decode(lat.reshape(-1, *lat.shape[-2:])).reshape(*lat.shape[:-2], -1, gen.ae.cfg.motion_dim)
+    return root_from_velocity(gen.normalizer.denormalize(v), gen.config.fps, origin)
+
+
+def encode_features(gen, feats: torch.Tensor) -> torch.Tensor:
+    """(K, T, D) EDGE features -> (K, T / factor, C) standardised latents."""
+    with torch.no_grad():
+        z = gen.ae.encode(gen.normalizer.normalize(root_to_velocity(feats, gen.config.fps)))
+    return gen.latent_normalizer.normalize(z)
+
+
+ROOT_XZ = [4, 6]
+
+
+def anchor_root(x: torch.Tensor, known: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(K, T, D) features whose root x/z was integrated from 0 -> root moved onto the known positions.
+
+    The offset known - generated is taken at the frames where the root is given and interpolated
+    linearly over the frames where it is not (held constant before the first / after the last), so
+    generated stretches join the given ones without a jump. Rows with no given root are unchanged."""
+    x = x.clone()
+    T = x.shape[1]
+    f = np.arange(T)
+    for k in range(x.shape[0]):
+        for c in ROOT_XZ:
+            m = mask[k, :T, c].cpu().numpy() > 0.5
+            if not m.any():
+                continue
+            d = (known[k, :T, c] - x[k, :, c]).cpu().numpy()
+            x[k, :, c] += torch.as_tensor(np.interp(f, f[m], d[m]), dtype=x.dtype)
+    return x
+
+
+def _projector(gen, denoise, known_w: torch.Tensor, mask_w: torch.Tensor):
+    """denoise(x_t, t) -> x0 latents projected so that their decoding keeps the known features."""
+    f = gen.ae.cfg.factor
+
+    def wrapped(x_t, t):
+        z0 = denoise(x_t, t)
+        K, N = z0.shape[:2]
+        x = anchor_root(decode_latents(gen, z0)[:, : N * f], known_w[:K], mask_w[:K])
+        x = mask_w[:K] * known_w[:K] + (1 - mask_w[:K]) * x
+        return encode_features(gen, x)
+
+    return wrapped
+
+
+def sample_latent_track(gen, factory, frame_plan: WindowPlan, music: torch.Tensor, steps: int,
+                        generator: torch.Generator, batch, progress, eta: float,
+                        known: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """music (frame_plan.padded, Da) -> EDGE features (frame_plan.total, D), global root.
+
+    ``known``/``mask``: optional (frame_plan.padded, D) editing constraint in global coordinates."""
+    f = gen.ae.cfg.factor
+    plan = latent_plan(frame_plan, f)
+    n = plan.padded * f
+    mus = music[:n] if music.shape[0] >= n else torch.cat([music, music[-1:].expand(n - music.shape[0], -1)])
+    mus = mus.reshape(plan.padded, f * music.shape[-1])
+    use = factory
+    if known is not None:
+        kn = known[:n] if known.shape[0] >= n else torch.cat([known, torch.zeros(n - known.shape[0], known.shape[1])])
+        mk = mask[:n] if mask.shape[0] >= n else torch.cat([mask, torch.zeros(n - mask.shape[0], mask.shape[1])])
+        W = plan.window * f
+
+        def use(mus_windows, _state={"k": 0}):
+            # the windows of this chunk: the sampler calls the factory once per chunk, in order
+            K = mus_windows.shape[0]
+            ks = range(_state["k"], _state["k"] + K)
+            _state["k"] += K
+            kw = torch.stack([kn[plan.start(k) * f: plan.start(k) * f + W] for k in ks]).clone()
+            mw = torch.stack([mk[plan.start(k) * f: plan.start(k) * f + W] for k in ks])
+            return _projector(gen, factory(mus_windows), kw, mw)
+
+    sampler = LongformSampler(use, _schedule(gen), plan, dims=gen.config.model.motion_dim, inpaint=True)
+    z = sampler.sample(mus, steps=steps, generator=generator, batch=batch, progress=progress, eta=eta)
+    feats = decode_latents(gen, z[None].float())[0]
+    if known is not None:
+        T = min(feats.shape[0], known.shape[0])
+        feats = anchor_root(feats[None, :T], known[None, :T], mask[None, :T])[0]
+        feats = mask[:T] * known[:T] + (1 - mask[:T]) * feats
+    return feats[: frame_plan.total]
+
+
+def _schedule(gen):
+    from ...diffusion.schedule import NoiseSchedule
+
+    return NoiseSchedule(gen.config.diffusion.num_steps, gen.config.diffusion.schedule)
+
+
+__all__ = ["latent_plan", "decode_latents", "encode_features", "sample_latent_track", "np"]

@@ -1,0 +1,92 @@
+"""The latent generator (motion autoencoder + diffusion over its latents): representation, model,
+training of both stages with tiny models, one-file checkpoint, generation, editing."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from choreogen.models.motion_ae import MotionAE, MotionAEConfig
+from choreogen.motion.representation import root_from_velocity, root_to_velocity
+from test_generator_train import _dance, _song, prepared  # noqa: F401  (module fixture)
+
+TINY_AE = {"ae": {"latent_dim": 8, "widths": [16, 16, 16], "strides": [2, 3], "blocks": 1, "kernel": 3},
+           "train": {"max_steps": 6, "batch_size": 8, "val_every": 3, "ckpt_every": 3, "limit_val_batches": 1,
+                     "warmup_steps": 1, "lr": 1e-3}}
+
+
+def test_root_velocity_round_trip():
+    x = torch.randn(3, 40, 151, dtype=torch.float64)
+    x[..., [4, 6]] -= x[:, :1, [4, 6]]  # recentred windows start at the origin
+    v = root_to_velocity(x, 30.0)
+    assert torch.allclose(v[:, 5, 4], (x[:, 6, 4] - x[:, 5, 4]) * 30.0)
+    assert torch.equal(v[..., 7:], x[..., 7:]) and torch.equal(v[..., 5], x[..., 5])
+    assert torch.allclose(root_from_velocity(v, 30.0), x, atol=1e-9)
+    moved = x.clone()
+    moved[..., [4, 6]] += torch.tensor([2.0, -1.0], dtype=x.dtype)
+    assert torch.allclose(root_to_velocity(moved, 30.0), v, atol=1e-9)  # translation-invariant
+
+
+def test_autoencoder_shapes_and_any_length():
+    ae = MotionAE(MotionAEConfig(**TINY_AE["ae"], motion_dim=151)).eval()
+    z = ae.encode(torch.randn(2, 150, 151))
+    assert z.shape == (2, 25, 8)
+    assert ae.decode(z).shape == (2, 150, 151)
+    assert ae.decode(torch.randn(1, 1000, 8)).shape == (1, 6000, 151)  # a whole song in one pass
+    with pytest.raises(ValueError, match="multiple of the autoencoder factor 6"):
+        ae.encode(torch.randn(1, 100, 151))
+    # fully convolutional: decoding a long track equals decoding its middle piece away from the borders
+    long = torch.randn(1, 60, 8)
+    a = ae.decode(long)[0, 120:240]
+    b = ae.decode(long[:, 10:50])[0, 60:180]
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def latent_ckpt(prepared, tmp_path_factory):  # noqa: F811
+    from choreogen.tasks.dance3d.config import GeneratorConfig
+    from choreogen.tasks.dance3d.latent_ae import train_ae
+    from choreogen.tasks.dance3d.latent_module import train_latent_generator
+
+    out = tmp_path_factory.mktemp("lat")
+    ae_path = train_ae(prepared, out / "ae", TINY_AE)
+    cfg = GeneratorConfig.from_dict({
+        "model": {"d_model": 32, "n_layers": 1, "n_heads": 2, "ff_mult": 2, "dropout": 0.0, "music_layers": 1},
+        "diffusion": {"num_steps": 100, "sample_steps": 4, "guidance": 1.5},
+        "train": {"batch_size": 8, "max_steps": 6, "val_every": 3, "ckpt_every": 3, "warmup_steps": 1, "lr": 1e-3,
+                  "mirror_prob": 0.5}})
+    return train_latent_generator(prepared, ae_path, out / "gen", cfg)
+
+
+def test_latent_checkpoint_is_one_file_that_generates(latent_ckpt, tmp_path):
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+    from choreogen.tasks.dance3d.pipeline import Dance3DPipeline
+
+    gen = load_generator(latent_ckpt)
+    assert gen.config.latent and gen.ae is not None and gen.ae.cfg.factor == 6
+    assert gen.config.model.patch == 1 and gen.config.model.motion_dim == 8
+    assert gen.config.model.music_dim == 6 * 80  # 80-D mel features stacked to the latent rate
+    _song(tmp_path / "s.wav", 3.5)
+    pipe = Dance3DPipeline(gen)
+    a = pipe(tmp_path / "s.wav", seed=3).motion
+    b = pipe(tmp_path / "s.wav", seed=3).motion
+    c = pipe(tmp_path / "s.wav", seed=4).motion
+    assert a.joints.shape == (105, 24, 3) and np.isfinite(a.joints).all()
+    assert np.array_equal(a.joints, b.joints)
+    assert not np.allclose(a.joints, c.joints)
+
+
+def test_latent_editing_keeps_the_given_joints(latent_ckpt, tmp_path):
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+    from choreogen.tasks.dance3d.editing import keep_joints
+    from choreogen.tasks.dance3d.pipeline import Dance3DPipeline
+    from choreogen.motion.sequence import Motion
+
+    gen = load_generator(latent_ckpt)
+    poses, trans = _dance(2.0, seed=7)
+    ref = Motion(skeleton="smpl24", fps=30.0, poses=poses, trans=trans).canonical()
+    _song(tmp_path / "s.wav", 2.0)
+    con = keep_joints(ref, "lower")
+    res = Dance3DPipeline(gen)(tmp_path / "s.wav", constraint=con, seed=0, seconds=2.0).motion
+    kept = [0, 1, 2, 4, 5, 7, 8, 10, 11]  # pelvis, hips, knees, ankles, feet
+    assert np.allclose(res.poses.reshape(-1, 24, 3)[:, kept], ref.poses.reshape(-1, 24, 3)[:60, kept], atol=1e-3)
