@@ -90,7 +90,8 @@ def main():
     music = [m.music for m in val]
     stats = {"model": [motion_stats(d.positions(), 30.0, d.meta.get("window", 150) - d.meta.get("overlap", 75),
                                     d.meta.get("overlap", 75)) for d in model_dances],
-             "ground_truth": [motion_stats(m.canonical().resample(30).positions()) for m in val]}
+             "ground_truth": [motion_stats(m.canonical().resample(30).positions()) for m in val],
+             "random_clips": [motion_stats(d.resample(30).positions()) for d in rand]}
     res = {"model": str(gen.path), "model_provenance": gen.provenance, "val_sequences": split["val"],
            "generation_seconds": t_gen, "dance_seconds": float(sum(m.duration for m in val))}
     for name, dances in (("model", model_dances), ("random_clips", rand), ("untrained", untrained)):

@@ -63,3 +63,29 @@ def test_blender_imports_bvh_with_right_length_fps_scale_and_axes(tang_dir, tmp_
     head_z = res["pos"]["1"]["head"][2]
     assert 1.3 < head_z < 1.9
     assert min(res["pos"]["1"][n][2] for n in ("left_foot", "right_foot")) < 0.15
+
+
+def test_blender_imports_52_joint_bvh_with_every_finger(tmp_path):
+    """A FineDance-format (52 joints: 22 body + 30 finger) dance exported to BVH opens in Blender with all
+    52 bones, the full length, and every joint where our FK puts it (issue #14)."""
+    from test_hands52 import _finedance_seq
+
+    np.save(tmp_path / "001.npy", _finedance_seq(90, 3))
+    m = load_motion(tmp_path / "001.npy").canonical()
+    assert m.skeleton == "smplh52"
+    bvh = save_bvh(m, tmp_path / "hands.bvh")
+    (tmp_path / "check.py").write_text(SCRIPT)
+    r = subprocess.run([BLENDER, "-b", "--factory-startup", "--python-exit-code", "1", "--python",
+                        str(tmp_path / "check.py"), "--", str(bvh), str(tmp_path / "res.json"), "1,45,90"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    res = json.loads((tmp_path / "res.json").read_text())
+    names = m.skel.joint_names
+    assert len(names) == 52 and set(names) <= set(res["pos"]["1"])
+    assert res["action_range"] == [1.0, 90.0] and res["fps"] == pytest.approx(30.0)
+    for f in (1, 45, 90):
+        got = np.array([res["pos"][str(f)][n] for n in names])
+        assert np.abs(got - yup_to_zup(m.positions()[f - 1])).max() < 1e-4
+    # the fingers move relative to the wrist (they are animated, not a rest pose copied)
+    tip = names.index(names[-1])
+    assert np.linalg.norm(np.subtract(res["pos"]["1"][names[tip]], res["pos"]["90"][names[tip]])) > 1e-3

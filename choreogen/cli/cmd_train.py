@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, help="Continue from OUT/last.ckpt."),
         init: Optional[Path] = typer.Option(None, help="Start from an exported generator's weights (e.g. the bundled model)."),
         seed: Optional[int] = typer.Option(None, help="Random seed."),
+        ae: Optional[Path] = typer.Option(None, help="Train a latent generator: diffusion over the latents of this "
+                                                     "motion autoencoder (from `choreogen train-ae`)."),
     ) -> None:
         """Train a generator on prepared windows; writes OUT/model.safetensors (self-describing)."""
         from dataclasses import replace
@@ -50,6 +52,43 @@ def register(app: typer.Typer) -> None:
                            if v is not None})
         md = replace(cfg.model, **{k: v for k, v in dict(d_model=width, n_layers=layers).items() if v is not None})
         cfg = replace(cfg, train=tr, model=md)
+        if ae is not None:
+            from ..tasks.dance3d.latent_module import train_latent_generator
+
+            if init is not None or loss_strategy is not None or num_nodes != 1:
+                raise ConfigError("--ae trains a latent generator from scratch on one node with its own loss; "
+                                  "--init, --loss-strategy and --num-nodes do not apply")
+            path = train_latent_generator(data, ae, out, cfg, resume=resume, accelerator=accelerator, devices=dev,
+                                          strategy=strategy, progress=True)
+            typer.echo(f"model: {path}")
+            return
         path = train_generator(data, out, cfg, accelerator=accelerator, devices=dev, strategy=strategy,
                                num_nodes=num_nodes, resume=resume, init=init)
         typer.echo(f"model: {path}")
+
+    @app.command("train-ae")
+    def train_ae_cmd(
+        data: Path = typer.Argument(..., help="Prepared dataset folder (from `choreogen data prepare`)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Run folder: checkpoints, logs, ae.safetensors."),
+        config: Optional[Path] = typer.Option(None, help="JSON: {\"ae\": {MotionAEConfig fields}, \"train\": {...}, "
+                                                         "\"loss_weights\": {...}}."),
+        max_steps: Optional[int] = typer.Option(None, help="Training steps (default 3000)."),
+        resume: bool = typer.Option(False, help="Continue from OUT/last.ckpt."),
+        accelerator: str = typer.Option("cpu", help="cpu, gpu (cuda), mps or auto."),
+        devices: str = typer.Option("1", help="Devices (e.g. 1)."),
+    ) -> None:
+        """Train the motion autoencoder of a latent generator; writes OUT/ae.safetensors (then `train --ae`)."""
+        from ..device import check_accelerator
+        from ..errors import ConfigError
+        from ..tasks.dance3d.latent_ae import train_ae
+
+        accelerator, dev = check_accelerator(accelerator, devices)
+        cfg = {"ae": {}}
+        if config is not None:
+            try:
+                cfg = json.loads(Path(config).read_text())
+            except (OSError, ValueError) as e:
+                raise ConfigError(f"cannot read config {config}: {e}") from None
+        path = train_ae(data, out, cfg, max_steps=max_steps, resume=resume, progress=True, accelerator=accelerator,
+                        devices=dev)
+        typer.echo(f"autoencoder: {path}")

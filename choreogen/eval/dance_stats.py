@@ -19,7 +19,8 @@ def contact_skate(j: np.ndarray, fps: float = 30.0, h: float = 0.05) -> float:
 def motion_stats(j: np.ndarray, fps: float = 30.0, stride: int | None = None, overlap: int | None = None) -> dict:
     """Eye-check numbers for one dance (T, 24, 3) at ``fps``: jitter (mean joint acceleration, m/s^2),
     mean root-relative joint speed (m/s), share of 1 s stretches that are frozen (mean root-relative
-    joint speed < 0.1 m/s), largest root distance from the start on the floor (m) and, given the
+    joint speed < 0.1 m/s), largest root distance from the start on the floor (m), the 5th / 50th / 95th
+    percentile of the ankle heights (m; foot lift) and, given the
     window plan, the acceleration at window seams (first and last frame of every cross-fade) over
     the acceleration elsewhere (1 = no visible seam)."""
     acc = np.linalg.norm(j[2:] - 2 * j[1:-1] + j[:-2], axis=-1) * fps * fps  # (T-2, J)
@@ -30,6 +31,9 @@ def motion_stats(j: np.ndarray, fps: float = 30.0, stride: int | None = None, ov
     out = {"accel_m_s2": float(acc.mean()), "speed_m_s": float(spd.mean()),
            "frozen_share": float(np.mean(np.asarray(segs) < 0.1)) if segs else 0.0,
            "max_root_xz_m": float(np.linalg.norm(j[:, 0, [0, 2]] - j[:1, 0, [0, 2]], axis=-1).max())}
+    ankles = j[:, [7, 8], 1].reshape(-1)  # foot lift: ankle heights above the floor (m), both ankles pooled
+    out.update(ankle_height_p05=float(np.percentile(ankles, 5)), ankle_height_median=float(np.median(ankles)),
+               ankle_height_p95=float(np.percentile(ankles, 95)))
     if stride and overlap is not None:
         edges = sorted({e for k in range(1, len(j) // stride + 1) for e in (k * stride, k * stride + overlap)})
         idx = np.asarray([e - 1 for e in edges if 1 <= e - 1 < len(acc)], int)  # acc[i] is centred on frame i + 1

@@ -7,8 +7,9 @@ training windows' mean and std (stored as a :class:`Normalizer` with lo = mean -
 std, so ``normalize`` gives (x - mean) / std).
 
 Losses (all on un-normalised, decoded motion except ``simple`` and ``kl``): ``simple`` MSE of the
-standardised features; ``fk`` MSE of FK joint positions (m^2, root integrated from its velocity,
-so drift costs); ``vel`` / ``acc`` MSE of joint velocity (m/s) / acceleration (m/s^2); ``foot``
+standardised features; ``fk`` MSE of FK joint positions relative to the root (m^2); ``root`` MSE
+of the root position integrated from its velocity (m^2: drift costs, but does not drown the
+pose terms); ``vel`` / ``acc`` MSE of joint velocity (m/s) / acceleration (m/s^2); ``foot``
 squared speed (m^2/s^2) of feet the capture marks as planted; ``kl`` to N(0, 1) (small weight).
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ...motion.skeleton import get_skeleton
 from ...training.runner import RunConfig, adamw_warmup_cosine, fit
 
 AE_TASK = "dance3d.motion_ae"
-AE_WEIGHTS = {"simple": 1.0, "fk": 100.0, "vel": 1.0, "acc": 0.01, "foot": 1.0, "kl": 1e-4}
+AE_WEIGHTS = {"simple": 1.0, "fk": 100.0, "root": 1.0, "vel": 1.0, "acc": 0.002, "foot": 1.0, "kl": 1e-4}
 
 
 def standardiser(x: torch.Tensor, floor: float = 1e-3) -> Normalizer:
@@ -71,7 +72,9 @@ class MotionAEModule(L.LightningModule):
         feet = self.skeleton.foot_indices()
         planted = (x[:, :-1, : len(feet)] > 0.5).float()
         foot = ((vp[:, :, feet] ** 2).sum(-1) * planted).sum() / planted.sum().clamp(min=1)
-        return {"simple": ((rec_n - xn) ** 2).mean(), "fk": ((jp - jt) ** 2).mean(), "vel": ((vp - vt) ** 2).mean(),
+        rel_p, rel_t = jp - jp[..., :1, :], jt - jt[..., :1, :]
+        return {"simple": ((rec_n - xn) ** 2).mean(), "fk": ((rel_p - rel_t) ** 2).mean(),
+                "root": ((jp[..., 0, :] - jt[..., 0, :]) ** 2).mean(), "vel": ((vp - vt) ** 2).mean(),
                 "acc": ((ap - at) ** 2).mean(), "foot": foot, "kl": kl_term(mu, logvar)}
 
     def _total(self, terms):
@@ -106,7 +109,7 @@ def save_ae(path, module: MotionAEModule, provenance: dict | None = None) -> Pat
 
 
 def train_ae(data_dir, out_dir, config: dict, max_steps: int | None = None, resume: bool = False,
-             progress: bool = False) -> Path:
+             progress: bool = False, accelerator: str = "cpu", devices=1) -> Path:
     """Train the autoencoder on prepared windows; writes OUT/ae.safetensors (+ resumable last.ckpt)."""
     from ...data.windows import PreparedWindows, load_manifest
 
@@ -147,7 +150,8 @@ def train_ae(data_dir, out_dir, config: dict, max_steps: int | None = None, resu
     t = cfg["train"]
     run = RunConfig(max_steps=int(t.get("max_steps", 3000)), ckpt_every=int(t.get("ckpt_every", 250)),
                     val_every=int(t.get("val_every", 250)), limit_val_batches=int(t.get("limit_val_batches", 10)),
-                    grad_clip=1.0, progress=progress)
+                    grad_clip=1.0, progress=progress, accelerator=accelerator, devices=devices,
+                    precision=str(t.get("precision", "32-true")))
     out.mkdir(parents=True, exist_ok=True)
     fit(module, train_dl, val_dl, out, run, resume=resume, export=export)
     return out / "ae.safetensors"
