@@ -90,3 +90,25 @@ def test_latent_editing_keeps_the_given_joints(latent_ckpt, tmp_path):
     res = Dance3DPipeline(gen)(tmp_path / "s.wav", constraint=con, seed=0, seconds=2.0).motion
     kept = [0, 1, 2, 4, 5, 7, 8, 10, 11]  # pelvis, hips, knees, ankles, feet
     assert np.allclose(res.poses.reshape(-1, 24, 3)[:, kept], ref.poses.reshape(-1, 24, 3)[:60, kept], atol=1e-3)
+
+
+def test_cli_trains_both_stages(prepared, tmp_path, run_cli):  # noqa: F811
+    import json
+
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+
+    (tmp_path / "ae.json").write_text(json.dumps(TINY_AE))
+    code, out, err = run_cli(["train-ae", str(prepared), "--out", str(tmp_path / "ae"), "--config", str(tmp_path / "ae.json"),
+                              "--max-steps", "2"])
+    assert code == 0, err
+    gen_cfg = {"model": {"d_model": 32, "n_layers": 1, "n_heads": 2, "ff_mult": 2, "dropout": 0.0, "music_layers": 1},
+               "diffusion": {"num_steps": 100, "sample_steps": 4},
+               "train": {"batch_size": 8, "max_steps": 2, "val_every": 2, "ckpt_every": 2, "warmup_steps": 1}}
+    (tmp_path / "gen.json").write_text(json.dumps(gen_cfg))
+    code, out, err = run_cli(["train", str(prepared), "--out", str(tmp_path / "gen"), "--ae", str(tmp_path / "ae" / "ae.safetensors"),
+                              "--config", str(tmp_path / "gen.json")])
+    assert code == 0, err
+    g = load_generator(tmp_path / "gen" / "model.safetensors")
+    assert g.config.latent and g.provenance["steps"] == 2
+    code, out, err = run_cli(["train", str(prepared), "--out", str(tmp_path / "bad"), "--ae", str(prepared / "manifest.json")])
+    assert code == 2 and "error:" in err and "Traceback" not in err
