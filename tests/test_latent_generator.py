@@ -112,3 +112,18 @@ def test_cli_trains_both_stages(prepared, tmp_path, run_cli):  # noqa: F811
     assert g.config.latent and g.provenance["steps"] == 2
     code, out, err = run_cli(["train", str(prepared), "--out", str(tmp_path / "bad"), "--ae", str(prepared / "manifest.json")])
     assert code == 2 and "error:" in err and "Traceback" not in err
+
+
+def test_encoded_windows_are_cached_for_resume(latent_ckpt):
+    from safetensors import safe_open
+
+    from choreogen.tasks.dance3d.latent_module import _load_cache
+
+    cache = latent_ckpt.parent / "latents.safetensors"
+    with safe_open(str(cache), "pt") as f:
+        key = f.metadata()["key"]
+    tr, va, norm = _load_cache(cache, key)
+    assert tr["latent"].shape[1:] == (5, 8) and tr["music"].shape[1:] == (5, 6 * 80)
+    assert len(tr["latent"]) == len(tr["genre"]) == len(tr["music"]) and norm.lo.shape == (8,)
+    assert abs(float(tr["latent"].mean())) < 0.2  # standardised
+    assert _load_cache(cache, key + "-other-autoencoder") == (None, None, None)

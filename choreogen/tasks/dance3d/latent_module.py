@@ -72,6 +72,41 @@ def build_latent_windows(ds, ae, norm: Normalizer, skeleton, fps: float, factor:
     return {"latent": torch.cat(lat), "music": torch.cat(mus), "genre": torch.cat(gen)}
 
 
+def _sha(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def _save_cache(path: Path, key: str, tr: dict, va: dict | None, norm: Normalizer) -> None:
+    from safetensors.torch import save_file
+
+    from ...fileio import atomic_path
+
+    t = {f"train.{k}": v.contiguous() for k, v in tr.items()}
+    if va is not None:
+        t.update({f"val.{k}": v.contiguous() for k, v in va.items()})
+    t["norm.lo"], t["norm.hi"] = torch.as_tensor(norm.lo), torch.as_tensor(norm.hi)
+    with atomic_path(path) as tmp:
+        save_file(t, str(tmp), metadata={"key": key})
+
+
+def _load_cache(path: Path, key: str):
+    """(train, val, latent normaliser) from a cache written for the same ``key``, else (None, None, None)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    if not path.exists():
+        return None, None, None
+    with safe_open(str(path), "pt") as f:
+        if (f.metadata() or {}).get("key") != key:
+            return None, None, None
+    t = load_file(str(path))
+    tr = {k[6:]: v for k, v in t.items() if k.startswith("train.")}
+    va = {k[4:]: v for k, v in t.items() if k.startswith("val.")} or None
+    return tr, va, Normalizer(t["norm.lo"].numpy(), t["norm.hi"].numpy())
+
+
 class LatentDiffusionModule(L.LightningModule):
     """Batches: dict(latent (B, N, C) standardised, music (B, N, factor*Da), genre (B,) long)."""
 
@@ -147,13 +182,19 @@ def train_latent_generator(data_dir, ae_path, out_dir, config: GeneratorConfig |
                                 n_genres=len(genres)))
     skel = get_skeleton(skeleton)
     t0 = time.time()
-    tr = build_latent_windows(train_ds, ae, ae_norm, skel, fps, factor, mirror=cfg.train.mirror_prob > 0)
-    va = build_latent_windows(val_ds, ae, ae_norm, skel, fps, factor, mirror=False) if len(val_ds) else None
-    lat_norm = standardiser(tr["latent"].reshape(-1, tr["latent"].shape[-1]), floor=1e-4)
-    for d in (tr, va):
-        if d is not None:
-            d["latent"] = lat_norm.normalize(d["latent"])
-    print(f"encoded {len(tr['latent'])} training windows in {time.time() - t0:.0f} s", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = out / "latents.safetensors"  # encoded windows, reused by --resume (same autoencoder and data)
+    key = f"{_sha(ae_path)}:{manifest.get('fingerprint', '')}:{cfg.train.mirror_prob > 0}"
+    tr, va, lat_norm = _load_cache(cache, key) if resume else (None, None, None)
+    if tr is None:
+        tr = build_latent_windows(train_ds, ae, ae_norm, skel, fps, factor, mirror=cfg.train.mirror_prob > 0)
+        va = build_latent_windows(val_ds, ae, ae_norm, skel, fps, factor, mirror=False) if len(val_ds) else None
+        lat_norm = standardiser(tr["latent"].reshape(-1, tr["latent"].shape[-1]), floor=1e-4)
+        for d in (tr, va):
+            if d is not None:
+                d["latent"] = lat_norm.normalize(d["latent"])
+        _save_cache(cache, key, tr, va, lat_norm)
+    print(f"{len(tr['latent'])} training windows encoded in {time.time() - t0:.0f} s", flush=True)
     L.seed_everything(cfg.train.seed, workers=True)
     module = LatentDiffusionModule(cfg.to_dict())
     bs = cfg.train.batch_size
