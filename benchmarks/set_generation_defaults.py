@@ -24,6 +24,8 @@ def main() -> None:
     ap.add_argument("--smooth", type=float)
     ap.add_argument("--smooth-root", type=float)
     ap.add_argument("--eta", type=float)
+    ap.add_argument("--half", action="store_true", help="store the weights as float16 (normalisers stay float32)")
+    ap.add_argument("--model-id", default=None, help="provenance model_id (the name `generate` reports)")
     a = ap.parse_args()
     gen = load_generator(a.src)
     d = gen.config.diffusion
@@ -31,7 +33,10 @@ def main() -> None:
                                   smooth_root=a.smooth_root, eta=a.eta).items() if v is not None}
     cfg = replace(gen.config, diffusion=replace(d, **new))
     prov = {**(gen.provenance or {}), "generation_defaults": new}
-    save_generator(a.dst, gen.model, cfg, gen.normalizer, data=gen.data, provenance=prov)
+    if a.model_id:
+        prov["model_id"] = a.model_id
+    save_generator(a.dst, gen.model, cfg, gen.normalizer, data=gen.data, provenance=prov, ae=gen.ae,
+                   latent_normalizer=gen.latent_normalizer, half=a.half)
     print(f"wrote {a.dst}: {new}")
 
 

@@ -8,6 +8,10 @@ latent does not depend on where its window starts) and cross-fades them into one
 the whole song, which the convolutional decoder turns into per-frame features in one pass (no
 window seams in the decoded motion). The root is integrated from its velocity.
 
+The autoencoder does not reproduce the capture's frame-wise 0/1 contact labels (they come out near
+their mean), so the contacts the foot lock uses are re-derived from the decoded motion itself
+(:func:`contacts_from_motion`: a foot joint low above its own lowest height and slow).
+
 Editing constraints (known features + mask, EDGE space) are imposed through the autoencoder: after
 every denoising step the predicted latents are decoded, the given features replace the generated
 ones where the mask says so, and the result is encoded again (a projection onto latents whose
@@ -19,7 +23,7 @@ import numpy as np
 import torch
 
 from ...diffusion.windows import LongformSampler, WindowPlan
-from ...motion.representation import root_from_velocity, root_to_velocity
+from ...motion.representation import N_CONTACT, root_from_velocity, root_to_velocity
 
 
 def latent_plan(frame_plan: WindowPlan, factor: int) -> WindowPlan:
@@ -69,6 +73,24 @@ def anchor_root(x: torch.Tensor, known: torch.Tensor, mask: torch.Tensor) -> tor
     return x
 
 
+def contacts_from_motion(feats: torch.Tensor, skeleton: str, fps: float, rise: float = 0.04,
+                         max_speed: float = 0.6) -> torch.Tensor:
+    """(T, D) EDGE features -> (T, 4) contacts in {0, 1} of (left ankle, right ankle, left toe, right toe):
+    1 where the joint is within ``rise`` metres of its own 5th-percentile height in this dance and moves
+    slower than ``max_speed`` m/s horizontally."""
+    from ...motion.representation import decode
+    from ...motion.skeleton import get_skeleton
+
+    sk = get_skeleton(skeleton)
+    with torch.no_grad():
+        j = decode(feats.double(), sk)["joints"][:, sk.foot_indices()]  # (T, 4, 3)
+    h = j[..., 1]
+    low = h < torch.quantile(h, 0.05, dim=0, keepdim=True) + rise
+    v = (j[1:, :, [0, 2]] - j[:-1, :, [0, 2]]).norm(dim=-1) * fps
+    slow = torch.cat([v, v[-1:]], dim=0) < max_speed
+    return (low & slow).to(feats.dtype)
+
+
 def _projector(gen, denoise, known_w: torch.Tensor, mask_w: torch.Tensor):
     """denoise(x_t, t) -> x0 latents projected so that their decoding keeps the known features."""
     f = gen.ae.cfg.factor
@@ -112,6 +134,7 @@ def sample_latent_track(gen, factory, frame_plan: WindowPlan, music: torch.Tenso
     sampler = LongformSampler(use, _schedule(gen), plan, dims=gen.config.model.motion_dim, inpaint=True)
     z = sampler.sample(mus, steps=steps, generator=generator, batch=batch, progress=progress, eta=eta)
     feats = decode_latents(gen, z[None].float())[0]
+    feats[:, :N_CONTACT] = contacts_from_motion(feats, gen.config.skeleton, gen.config.fps)
     if known is not None:
         T = min(feats.shape[0], known.shape[0])
         feats = anchor_root(feats[None, :T], known[None, :T], mask[None, :T])[0]
