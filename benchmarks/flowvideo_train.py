@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--lfae", default="runs/flowvideo/lfae/model.safetensors")
     ap.add_argument("--ship", action="store_true", help="write the bundled fp16 file at every export")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--max-clips", type=int, default=None, help="flow job: train clips whose flows are extracted")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = Path(a.out or f"runs/flowvideo/{a.job}")
@@ -68,7 +69,8 @@ def main() -> None:
                 ck.save_flowgen(ck.FlowGen(gen.model, gen.stats, info), ASSET_DIR / "flow_diffusion.safetensors",
                                 half=True)
 
-        train_flow(a.data, a.lfae, out, steps=a.steps, minutes=a.minutes, batch=a.batch or 4, export=export)
+        train_flow(a.data, a.lfae, out, steps=a.steps, minutes=a.minutes, batch=a.batch or 4, export=export,
+                   max_clips=a.max_clips)
     print(f"done in {(time.time() - t0) / 60:.1f} min -> {out}")
 
 

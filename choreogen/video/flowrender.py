@@ -58,9 +58,11 @@ def compose(decoded: np.ndarray, flow: np.ndarray, occ: np.ndarray, photo: np.nd
     background. The person's mask is warped by the flow; inside it the person is taken from
     ``decoded`` upscaled (mode "decoder", the paper's route) or from the full-size photo warped by
     the flow, the decoder filling where the occlusion says the photo has nothing (mode "warp").
-    Outside it the sharp inpainted background is used.
+    Outside it the sharp inpainted background is used. Mode "raw": the decoded frame upscaled, nothing else.
     """
     S = photo.shape[0]
+    if mode == "raw":
+        return upscale(decoded, S)
     dec = upscale(decoded, S).astype(np.float32)
     m = np.clip(remap(mask.astype(np.float32), flow), 0, 1)[..., None]
     if mode == "warp":

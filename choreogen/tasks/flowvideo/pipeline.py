@@ -7,7 +7,8 @@ z (C, 16, 16); music ``fast35+rhythm`` features at 10 fps -> flow diffusion over
 (:func:`.generate.sample_flows`, whole song) -> flows re-timed to ``fps`` (linear) -> LFAE decoder
 (64x64 frames) -> :func:`choreogen.video.flowrender.compose` at ``size`` (128 or 256): the person
 from the decoded frame (``render="decoder"``) or the warped photo (``render="warp"``) inside the
-warped person mask, the sharp inpainted background outside -> VideoWriter (temp file + rename).
+warped person mask, the sharp inpainted background outside (``render="raw"``: the decoded frames
+only, upscaled) -> VideoWriter (temp file + rename).
 """
 from __future__ import annotations
 
@@ -103,8 +104,8 @@ class FlowVideoPipeline:
             raise ConfigError(f"--seconds must be positive, got {seconds}")
         if not (np.isfinite(fps) and 1 <= fps <= 60):
             raise ConfigError(f"--fps must be between 1 and 60, got {fps:g}")
-        if render not in ("decoder", "warp"):
-            raise ConfigError(f"unknown render mode {render!r} (decoder or warp)")
+        if render not in ("decoder", "warp", "raw"):
+            raise ConfigError(f"unknown render mode {render!r} (decoder, warp or raw)")
         if out is not None:
             out = Path(out)
             if out.suffix.lower() != ".mp4":

@@ -30,11 +30,14 @@ def _t(a: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def extract_flows(lfae, split, batch: int = 64) -> dict:
+def extract_flows(lfae, split, batch: int = 64, max_clips: int | None = None) -> dict:
     """Per clip with music and a source photo: flows (T, 3, 16, 16) float16, z (2, C, 16, 16)
-    (photo, flipped photo) float32, music (T, Dm) float32."""
+    (photo, flipped photo) float32, music (T, Dm) float32. ``max_clips``: a seeded random subset."""
     out = {"flows": [], "z": [], "music": [], "names": []}
-    for c in range(len(split.clips)):
+    order = np.arange(len(split.clips))
+    if max_clips is not None and max_clips < len(order):
+        order = np.sort(np.random.default_rng(16).permutation(order)[:max_clips])
+    for c in order:
         pi = int(split.clips[c, 2])
         if pi < 0 or not split.has_music[c]:
             continue
@@ -135,13 +138,13 @@ class FlowModule(L.LightningModule):
         return FlowGen(m, self.stats, dict(self.info))
 
 
-def _cached_flows(lfae, path: Path, split_path: Path) -> dict:
+def _cached_flows(lfae, path: Path, split_path: Path, max_clips: int | None = None) -> dict:
     if path.is_file():
         d = np.load(path, allow_pickle=False)
         idx = np.cumsum([0] + list(d["lengths"]))
         return {"flows": [d["flows"][a:b] for a, b in zip(idx[:-1], idx[1:])], "z": list(d["z"]),
                 "music": [d["music"][a:b] for a, b in zip(idx[:-1], idx[1:])], "names": list(d["names"])}
-    data = extract_flows(lfae, load_split(split_path))
+    data = extract_flows(lfae, load_split(split_path), max_clips=max_clips)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, flows=np.concatenate(data["flows"]), z=np.stack(data["z"]), music=np.concatenate(data["music"]),
              lengths=np.array([len(f) for f in data["flows"]]), names=np.array(data["names"]))
@@ -149,11 +152,11 @@ def _cached_flows(lfae, path: Path, split_path: Path) -> dict:
 
 
 def train_flow(data_dir, lfae_path, out_dir, steps: int = 4000, minutes: float | None = None, batch: int = 4,
-               model_cfg: dict | None = None, export=None) -> L.Trainer:
+               model_cfg: dict | None = None, export=None, max_clips: int | None = None) -> L.Trainer:
     d, out = Path(data_dir), Path(out_dir)
     lfae, lfae_info = load_lfae(lfae_path)
-    train = _cached_flows(lfae, out / "flows_train.npz", d / "train.npz")
-    val = _cached_flows(lfae, out / "flows_val.npz", d / "val.npz")
+    train = _cached_flows(lfae, out / "flows_train.npz", d / "train.npz", max_clips)
+    val = _cached_flows(lfae, out / "flows_val.npz", d / "val.npz", 12)
     stats = compute_stats(train)
     cfg = model_cfg or FlowUNetConfig(latent_channels=lfae.cfg.latent_channels,
                                       music_dim=int(stats["music_mean"].numel()), frames=WINDOW).to_dict()
