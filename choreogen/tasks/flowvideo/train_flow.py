@@ -30,7 +30,7 @@ def _t(a: np.ndarray) -> torch.Tensor:
 
 
 @torch.no_grad()
-def extract_flows(lfae, split, batch: int = 64, max_clips: int | None = None) -> dict:
+def extract_flows(lfae, split, batch: int = 64, max_clips: int | None = None, device: str = "cpu") -> dict:
     """Per clip with music and a source photo: flows (T, 3, 16, 16) float16, z (2, C, 16, 16)
     (photo, flipped photo) float32, music (T, Dm) float32. ``max_clips``: a seeded random subset."""
     out = {"flows": [], "z": [], "music": [], "names": []}
@@ -42,14 +42,14 @@ def extract_flows(lfae, split, batch: int = 64, max_clips: int | None = None) ->
         if pi < 0 or not split.has_music[c]:
             continue
         frames = split.clip(c)
-        photo = _t(split.photos[pi:pi + 1])
+        photo = _t(split.photos[pi:pi + 1]).to(device)
         fl = []
         for i in range(0, len(frames), batch):
-            drv = _t(frames[i:i + batch])
+            drv = _t(frames[i:i + batch]).to(device)
             f, o = lfae.flow(photo.expand(len(drv), -1, -1, -1), drv)
-            fl.append(torch.cat([f, o], 1))
+            fl.append(torch.cat([f, o], 1).cpu())
         out["flows"].append(torch.cat(fl).half().numpy())
-        out["z"].append(lfae.encoder(torch.cat([photo, photo.flip(-1)])).numpy())
+        out["z"].append(lfae.encoder(torch.cat([photo, photo.flip(-1)])).cpu().numpy())
         out["music"].append(split.clip_music(c))
         out["names"].append(split.names[c])
     return out
@@ -110,10 +110,10 @@ class FlowModule(L.LightningModule):
     def _loss(self, batch, gen=None):
         x0 = batch["x0"]
         B = len(x0)
-        t = torch.randint(0, self.schedule.num_steps, (B,), generator=gen)
-        noise = torch.randn(x0.shape, generator=gen)
+        t = torch.randint(0, self.schedule.num_steps, (B,), generator=gen).to(x0.device)
+        noise = torch.randn(x0.shape, generator=gen).to(x0.device)
         xt = self.schedule.q_sample(x0, t, noise)
-        drop = torch.rand(B, generator=gen) < self.hparams.p_uncond
+        drop = (torch.rand(B, generator=gen) < self.hparams.p_uncond).to(x0.device)
         pred = self.model(xt, t, batch["ref"], batch["music"], drop_cond=drop)
         return (pred - x0).pow(2).mean()
 
@@ -138,13 +138,13 @@ class FlowModule(L.LightningModule):
         return FlowGen(m, self.stats, dict(self.info))
 
 
-def _cached_flows(lfae, path: Path, split_path: Path, max_clips: int | None = None) -> dict:
+def _cached_flows(lfae, path: Path, split_path: Path, max_clips: int | None = None, device: str = "cpu") -> dict:
     if path.is_file():
         d = np.load(path, allow_pickle=False)
         idx = np.cumsum([0] + list(d["lengths"]))
         return {"flows": [d["flows"][a:b] for a, b in zip(idx[:-1], idx[1:])], "z": list(d["z"]),
                 "music": [d["music"][a:b] for a, b in zip(idx[:-1], idx[1:])], "names": list(d["names"])}
-    data = extract_flows(lfae, load_split(split_path), max_clips=max_clips)
+    data = extract_flows(lfae.to(device), load_split(split_path), max_clips=max_clips, device=device)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, flows=np.concatenate(data["flows"]), z=np.stack(data["z"]), music=np.concatenate(data["music"]),
              lengths=np.array([len(f) for f in data["flows"]]), names=np.array(data["names"]))
@@ -152,11 +152,15 @@ def _cached_flows(lfae, path: Path, split_path: Path, max_clips: int | None = No
 
 
 def train_flow(data_dir, lfae_path, out_dir, steps: int = 4000, minutes: float | None = None, batch: int = 4,
-               model_cfg: dict | None = None, export=None, max_clips: int | None = None) -> L.Trainer:
+               model_cfg: dict | None = None, export=None, max_clips: int | None = None, run_kw: dict | None = None,
+               workers: int = 0) -> L.Trainer:
+    """``run_kw``: extra :class:`RunConfig` fields (accelerator, devices, precision, ...)."""
     d, out = Path(data_dir), Path(out_dir)
     lfae, lfae_info = load_lfae(lfae_path)
-    train = _cached_flows(lfae, out / "flows_train.npz", d / "train.npz", max_clips)
-    val = _cached_flows(lfae, out / "flows_val.npz", d / "val.npz", 12)
+    dev = "cuda" if (run_kw or {}).get("accelerator") == "gpu" else "cpu"
+    train = _cached_flows(lfae, out / "flows_train.npz", d / "train.npz", max_clips, dev)
+    val = _cached_flows(lfae, out / "flows_val.npz", d / "val.npz", 12, dev)
+    lfae.to("cpu")
     stats = compute_stats(train)
     cfg = model_cfg or FlowUNetConfig(latent_channels=lfae.cfg.latent_channels,
                                       music_dim=int(stats["music_mean"].numel()), frames=WINDOW).to_dict()
@@ -164,8 +168,8 @@ def train_flow(data_dir, lfae_path, out_dir, steps: int = 4000, minutes: float |
             "sample_steps": 25, "guidance": 2.0, "lfae": {"config": lfae.cfg.to_dict(), "steps": lfae_info.get("steps")},
             "train_clips": len(train["flows"])}
     module = FlowModule(cfg, stats, info, total_steps=steps)
-    dl = torch.utils.data.DataLoader(FlowWindows(train, stats, n=batch * 500), batch_size=batch, num_workers=0)
+    dl = torch.utils.data.DataLoader(FlowWindows(train, stats, n=batch * 500), batch_size=batch, num_workers=workers)
     vl = torch.utils.data.DataLoader(FlowWindows(val, stats, n=batch * 10, seed=1, fixed=True), batch_size=batch)
-    run = RunConfig(max_steps=steps, ckpt_every=250, val_every=500, limit_val_batches=10, log_every=25,
-                    max_minutes=minutes, grad_clip=1.0)
+    run = RunConfig(**dict(dict(max_steps=steps, ckpt_every=250, val_every=500, limit_val_batches=10, log_every=25,
+                                max_minutes=minutes, grad_clip=1.0), **(run_kw or {})))
     return fit(module, dl, vl, out, run, export=export)

@@ -110,16 +110,18 @@ class LFAEModule(L.LightningModule):
 
 
 def train_lfae(data_dir: str | Path, out_dir: str | Path, steps: int = 4000, minutes: float | None = None,
-               batch: int = 8, model_cfg: dict | None = None, export=None) -> L.Trainer:
-    """Train on ``data_dir`` (train.npz + real_train.npz; val.npz + real_val.npz for validation)."""
+               batch: int = 8, model_cfg: dict | None = None, export=None, run_kw: dict | None = None,
+               workers: int = 0) -> L.Trainer:
+    """Train on ``data_dir`` (train.npz + real_train.npz; val.npz + real_val.npz for validation).
+    ``run_kw``: extra :class:`RunConfig` fields (accelerator, devices, precision, ...)."""
     d = Path(data_dir)
     cfg = model_cfg or LFAEConfig(width=24, flow_width=32).to_dict()
     train = PairSet([(load_split(d / "train.npz"), 0.75), (load_split(d / "real_train.npz"), 0.25)], n=batch * 500)
     val = PairSet([(load_split(d / "val.npz"), 0.5), (load_split(d / "real_val.npz"), 0.5)], n=batch * 10,
                   seed=1, flip=False, fixed=True)
-    dl = torch.utils.data.DataLoader(train, batch_size=batch, shuffle=False, num_workers=0)
+    dl = torch.utils.data.DataLoader(train, batch_size=batch, shuffle=False, num_workers=workers)
     vl = torch.utils.data.DataLoader(val, batch_size=batch, num_workers=0)
     module = LFAEModule(cfg, total_steps=steps)
-    run = RunConfig(max_steps=steps, ckpt_every=250, val_every=500, limit_val_batches=10, log_every=25,
-                    max_minutes=minutes, grad_clip=1.0)
+    run = RunConfig(**dict(dict(max_steps=steps, ckpt_every=250, val_every=500, limit_val_batches=10, log_every=25,
+                                max_minutes=minutes, grad_clip=1.0), **(run_kw or {})))
     return fit(module, dl, vl, out_dir, run, export=export)
