@@ -151,12 +151,13 @@ def test_interpolate_time_and_compose():
     assert out.shape == (64, 64, 3) and np.abs(out.astype(int) - ref.image).max() <= 1
 
 
-def test_cli_flow_bad_inputs_exit_2_no_partial_mp4(tmp_path, run_cli):
+def test_cli_flow_bad_inputs_exit_2_no_partial_mp4(tmp_path, run_cli, monkeypatch):
     bad = tmp_path / "photo.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 not really")
     out = tmp_path / "dance.mp4"
     lfae, gen = tmp_path / "lfae.safetensors", tmp_path / "gen.safetensors"
     ck.save_lfae(tiny_lfae(), lfae, {})
+    monkeypatch.setattr(ck, "DEFAULT_LFAE", str(lfae))
     ck.save_flowgen(tiny_gen(), gen)
     code, _, err = run_cli(["video", example_song(), "--image", bad, "--out", out, "--method", "flow", "--model", gen])
     assert code == 2 and "error:" in err and "photo.jpg" in err and "not an image" in err

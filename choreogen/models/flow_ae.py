@@ -8,8 +8,11 @@ Shapes (defaults: 64x64 frames, latent 16x16 with C = 32 channels, ``down`` = 4)
   *backward* flow in grid_sample's normalised units (-1..1 spans the image): output pixel p samples
   the reference at p + flow(p). The head starts at zero flow and occlusion ~0.95.
 * :func:`warp`            z (B, C, h, w), flow (B, 2, h, w) -> bilinear back-warp (border padding)
-* :class:`ImageDecoder`   z~ (B, C, h, w) -> x^ (B, 3, H, W) in [0, 1]; it fills occluded regions.
-* :class:`LatentFlowAE`   the three together: z~ = warp(E(x_ref), f) * m;  x^ = D(z~).
+* :class:`ImageDecoder`   z~ (B, C, h, w) + x~ (B, 3, H, W) -> x^ (B, 3, H, W) in [0, 1]; it fills
+  occluded regions. x~ = the reference frame back-warped by the flow upsampled to H x W, times the
+  upsampled occlusion: a full-size skip (as MRAA warps the source at several scales) that carries
+  colour and detail the 16x16 latent loses (DabFusion decodes from z~ alone).
+* :class:`LatentFlowAE`   the three together: z~ = warp(E(x_ref), f) * m;  x^ = D(z~, x~).
 
 Everything is convolutional (GroupNorm + SiLU), a few hundred thousand weights: trainable on a CPU.
 """
@@ -70,17 +73,24 @@ class ImageEncoder(nn.Module):
 
 
 class ImageDecoder(nn.Module):
+    """z~ (B, C, h, w) [+ the reference frame back-warped at full size, (B, 3, H, W)] -> (B, 3, H, W)."""
+
     def __init__(self, cfg: LFAEConfig):
         super().__init__()
         w = cfg.width
-        self.net = nn.Sequential(nn.Conv2d(cfg.latent_channels, 2 * w, 3, padding=1), ResBlock(2 * w, 2 * w),
+        self.low = nn.Sequential(nn.Conv2d(cfg.latent_channels, 2 * w, 3, padding=1), ResBlock(2 * w, 2 * w),
                                  ResBlock(2 * w, 2 * w), nn.Upsample(scale_factor=2, mode="nearest"),
-                                 nn.Conv2d(2 * w, w, 3, padding=1), ResBlock(w, w),
-                                 nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(w, w // 2, 3, padding=1),
-                                 nn.SiLU(), nn.Conv2d(w // 2, 3, 3, padding=1))
+                                 nn.Conv2d(2 * w, w, 3, padding=1))
+        self.mid = nn.Sequential(nn.Conv2d(w + 3, w, 3, padding=1), ResBlock(w, w))
+        self.high = nn.Sequential(nn.Conv2d(w + 3, w // 2, 3, padding=1), nn.SiLU(), nn.Conv2d(w // 2, 3, 3, padding=1))
 
-    def forward(self, z):
-        return torch.sigmoid(self.net(z))
+    def forward(self, z, img_w=None):
+        H = z.shape[-1] * 4
+        if img_w is None:
+            img_w = torch.zeros(z.shape[0], 3, H, H, device=z.device, dtype=z.dtype)
+        h = self.mid(torch.cat([self.low(z), F.avg_pool2d(img_w * 2 - 1, 2)], 1))
+        h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+        return torch.sigmoid(self.high(torch.cat([h, img_w * 2 - 1], 1)))
 
 
 class FlowPredictor(nn.Module):
@@ -137,15 +147,23 @@ class LatentFlowAE(nn.Module):
         self.cfg = cfg or LFAEConfig()
         self.encoder, self.flow, self.decoder = ImageEncoder(self.cfg), FlowPredictor(self.cfg), ImageDecoder(self.cfg)
 
-    def animate(self, z_ref: torch.Tensor, flow: torch.Tensor, occ: torch.Tensor) -> torch.Tensor:
-        """z_ref (B, C, h, w), flow (B, 2, h, w), occ (B, 1, h, w) -> frames (B, 3, H, W) in [0, 1]."""
-        return self.decoder(warp(z_ref, flow) * occ)
+    def animate(self, z_ref: torch.Tensor, flow: torch.Tensor, occ: torch.Tensor,
+                x_ref: torch.Tensor | None = None) -> torch.Tensor:
+        """z_ref (B, C, h, w), flow (B, 2, h, w), occ (B, 1, h, w) [, x_ref (B, 3, H, W)] -> frames
+        (B, 3, H, W) in [0, 1]. With ``x_ref`` the decoder also sees the reference frame back-warped
+        by the upsampled flow and multiplied by the upsampled occlusion (an MRAA-style full-size skip)."""
+        img_w = None
+        if x_ref is not None:
+            H = x_ref.shape[-1]
+            img_w = warp(x_ref, upsample_flow(flow, H)) * F.interpolate(occ, size=(H, H), mode="bilinear",
+                                                                         align_corners=False)
+        return self.decoder(warp(z_ref, flow) * occ, img_w)
 
     def forward(self, x_ref, x_drv) -> dict:
         """Reconstruct x_drv from x_ref: {"out" (B, 3, H, W), "flow", "occ", "z"}."""
         z = self.encoder(x_ref)
         flow, occ = self.flow(x_ref, x_drv)
-        return {"out": self.animate(z, flow, occ), "flow": flow, "occ": occ, "z": z}
+        return {"out": self.animate(z, flow, occ, x_ref), "flow": flow, "occ": occ, "z": z}
 
 
 def ssim_map(a: torch.Tensor, b: torch.Tensor, win: int = 7) -> torch.Tensor:

@@ -60,11 +60,11 @@ class FlowVideoPipeline:
     def model_fps(self) -> float:
         return float(self.gen.info.get("fps", 10.0))
 
-    def encode_photo(self, photo64: np.ndarray) -> torch.Tensor:
-        """(64, 64, 3) uint8 -> z (C, 16, 16)."""
+    def encode_photo(self, photo64: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(64, 64, 3) uint8 -> (z (C, 16, 16), the photo as (3, 64, 64) float in [0, 1])."""
         x = torch.from_numpy(photo64.astype(np.float32).transpose(2, 0, 1) / 255.0)[None]
         with torch.no_grad():
-            return self.lfae.encoder(x)[0]
+            return self.lfae.encoder(x)[0], x[0]
 
     def music(self, song, seconds: float | None = None) -> np.ndarray:
         """(T, Dm) features of the song at the model's fps, cut to ``seconds``."""
@@ -77,11 +77,13 @@ class FlowVideoPipeline:
         return f
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, flows: torch.Tensor, batch: int = 64):
-        """z (C, h, w), flows (T, 3, h, w) -> iterator of (64, 64, 3) uint8 frames."""
+    def decode(self, z: torch.Tensor, flows: torch.Tensor, x: torch.Tensor, batch: int = 64):
+        """z (C, h, w), flows (T, 3, h, w), x (3, 64, 64) the photo -> iterator of (64, 64, 3) uint8 frames."""
         for i in range(0, len(flows), batch):
             f = flows[i:i + batch]
-            out = self.lfae.animate(z[None].expand(len(f), -1, -1, -1), f[:, :2], f[:, 2:3].clamp(0, 1))
+            n = len(f)
+            out = self.lfae.animate(z[None].expand(n, -1, -1, -1), f[:, :2], f[:, 2:3].clamp(0, 1),
+                                    x[None].expand(n, -1, -1, -1))
             for fr_ in (out.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy():
                 yield fr_
 
@@ -119,7 +121,7 @@ class FlowVideoPipeline:
         photo = fr.upscale(ref.image, size) if ref.size < size else _down(ref.image, size)
         mask = fr.resize_field(ref.mask, size)
         bg = fr.inpaint_background(photo, mask)
-        z = self.encode_photo(_down(ref.image, self.lfae.cfg.size))
+        z, x64 = self.encode_photo(_down(ref.image, self.lfae.cfg.size))
         t_ref = time.perf_counter()
         feats = self.music(song, seconds) if music is None else np.asarray(music, np.float32)
         t_music = time.perf_counter()
@@ -146,7 +148,7 @@ class FlowVideoPipeline:
         res = FlowVideoResult(flows, float(fps), n)
 
         def frames():
-            for k, dec in enumerate(self.decode(z, fl)):
+            for k, dec in enumerate(self.decode(z, fl, x64)):
                 f = fl[k].numpy()
                 yield fr.compose(dec, f[:2], f[2], photo, mask, bg, render)
 
