@@ -11,7 +11,8 @@ Shapes (defaults: 64x64 frames, latent 16x16 with C = 32 channels, ``down`` = 4)
 * :class:`ImageDecoder`   z~ (B, C, h, w) + x~ (B, 3, H, W) -> x^ (B, 3, H, W) in [0, 1]; it fills
   occluded regions. x~ = the reference frame back-warped by the flow upsampled to H x W, times the
   upsampled occlusion: a full-size skip (as MRAA warps the source at several scales) that carries
-  colour and detail the 16x16 latent loses (DabFusion decodes from z~ alone).
+  colour and detail the 16x16 latent loses (DabFusion decodes from z~ alone); the output keeps
+  the warped reference where the occlusion map says it is visible: x^ = x~ m + (1 - m) D(z~, x~ m).
 * :class:`LatentFlowAE`   the three together: z~ = warp(E(x_ref), f) * m;  x^ = D(z~, x~).
 
 Everything is convolutional (GroupNorm + SiLU), a few hundred thousand weights: trainable on a CPU.
@@ -150,14 +151,15 @@ class LatentFlowAE(nn.Module):
     def animate(self, z_ref: torch.Tensor, flow: torch.Tensor, occ: torch.Tensor,
                 x_ref: torch.Tensor | None = None) -> torch.Tensor:
         """z_ref (B, C, h, w), flow (B, 2, h, w), occ (B, 1, h, w) [, x_ref (B, 3, H, W)] -> frames
-        (B, 3, H, W) in [0, 1]. With ``x_ref`` the decoder also sees the reference frame back-warped
-        by the upsampled flow and multiplied by the upsampled occlusion (an MRAA-style full-size skip)."""
-        img_w = None
-        if x_ref is not None:
-            H = x_ref.shape[-1]
-            img_w = warp(x_ref, upsample_flow(flow, H)) * F.interpolate(occ, size=(H, H), mode="bilinear",
-                                                                         align_corners=False)
-        return self.decoder(warp(z_ref, flow) * occ, img_w)
+        (B, 3, H, W) in [0, 1]. With ``x_ref``: x~ = x_ref back-warped by the upsampled flow, m = the
+        upsampled occlusion; the decoder sees x~ * m and the output is x~ * m + (1 - m) * D(z~, x~ * m)
+        (visible pixels come from the reference, the decoder paints what is occluded)."""
+        if x_ref is None:
+            return self.decoder(warp(z_ref, flow) * occ)
+        H = x_ref.shape[-1]
+        m = F.interpolate(occ, size=(H, H), mode="bilinear", align_corners=False)
+        img_w = warp(x_ref, upsample_flow(flow, H)) * m
+        return img_w + (1 - m) * self.decoder(warp(z_ref, flow) * occ, img_w)
 
     def forward(self, x_ref, x_drv) -> dict:
         """Reconstruct x_drv from x_ref: {"out" (B, 3, H, W), "flow", "occ", "z"}."""

@@ -141,6 +141,7 @@ class FlowVideoPipeline:
             flows = sample_flows_for(self.gen, z, feats, seed, steps, guidance, overlap, prog)
         finally:
             if bar is not None:
+                bar.n = bar.total
                 bar.close()
         t_flow = time.perf_counter()
         n = max(1, int(round(len(feats) / self.model_fps * fps)))
