@@ -87,20 +87,26 @@ def recon(a, res):
 
     lfae, _ = load_lfae(None)
     out = {}
-    for name, split in (("real held-out clip", "real_val"), ("synthetic val", "val")):
+    held_apps = ("champ/pexels-anete-lusina-4793258.jpg", "musepose/dance.mp4")
+    for name, split, which in (("real held-out clip", "real_val", None), ("synthetic val", "val", None),
+                               ("synthetic val, held-out appearances", "val", held_apps)):
         sp = load_split(Path(a.data) / f"{split}.npz")
         pred, real, base = [], [], []
         for c in range(len(sp.clips)):
-            fr = sp.clip(c)[:41]
+            if which is not None and sp.photo_names[int(sp.clips[c, 2])] not in which:
+                continue
+            fr = sp.clip(c) if split == "real_val" else sp.clip(c)[:41:2]
             t = torch.from_numpy(fr.transpose(0, 3, 1, 2).astype(np.float32) / 255)
             with torch.no_grad():
                 o = lfae(t[:1].expand(len(t) - 1, -1, -1, -1), t[1:])["out"]
             pred.append((o.clamp(0, 1) * 255 + 0.5).byte().permute(0, 2, 3, 1).numpy())
             real.append(fr[1:])
             base.append(np.repeat(fr[:1], len(fr) - 1, 0))
+        if not real:
+            continue
         p, r, b = map(np.concatenate, (pred, real, base))
-        out[name] = {"frames": len(r), "lfae_psnr": psnr(p, r), "lfae_ssim": ssim(p, r),
-                     "ref_psnr": psnr(b, r), "ref_ssim": ssim(b, r)}
+        out[name] = {"frames": len(r), "lfae_psnr": round(psnr(p, r), 2), "lfae_ssim": round(ssim(p, r), 3),
+                     "ref_psnr": round(psnr(b, r), 2), "ref_ssim": round(ssim(b, r), 3)}
         print(name, out[name], flush=True)
     res["recon"] = out
 
