@@ -6,8 +6,10 @@ gives the inpainted background. Steps: photo squared to 256, area-resized to 64x
 z (C, 16, 16); music ``fast35+rhythm`` features at 10 fps -> flow diffusion over 4 s windows
 (:func:`.generate.sample_flows`, whole song) -> flows re-timed to ``fps`` (linear) -> LFAE decoder
 (64x64 frames) -> :func:`choreogen.video.flowrender.compose` at ``size`` (128 or 256): the person
-from the decoded frame (``render="decoder"``) or the warped photo (``render="warp"``) inside the
-warped person mask, the sharp inpainted background outside (``render="raw"``: the decoded frames
+from the full-size photo warped by the flow where the occlusion map says it is visible and from the
+decoded frame elsewhere (``render="warp"``, default; sharper) or from the decoded frame alone
+(``render="decoder"``, DabFusion's output) inside the warped person mask, the sharp inpainted
+background outside (``render="raw"``: the decoded frames
 only, upscaled) -> VideoWriter (temp file + rename).
 """
 from __future__ import annotations
@@ -90,7 +92,7 @@ class FlowVideoPipeline:
     def __call__(self, song: str | os.PathLike, image, out: str | os.PathLike | None = None, *,
                  seconds: float | None = None, seed: int = 0, size: int = 256, fps: float = 30.0,
                  steps: int | None = None, guidance: float | None = None, overlap: int = 10,
-                 render: str = "decoder", music: np.ndarray | None = None, progress: bool = False) -> FlowVideoResult:
+                 render: str = "warp", music: np.ndarray | None = None, progress: bool = False) -> FlowVideoResult:
         """Animate ``image`` (a photo path, or a :class:`~choreogen.video.reference.Reference`) to ``song``.
 
         ``out``: .mp4 to write (frames not kept); None returns the frames. ``size``: 128 or 256.
