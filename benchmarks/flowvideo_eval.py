@@ -125,7 +125,7 @@ def heldout(a, res):
     secs = len(real) / 10
     rows = {}
     for seed in range(3):
-        for mode in ("raw", "decoder", "warp"):
+        for mode in (("raw", "decoder", "warp") if seed == 0 else ("warp",)):
             r = flow(sh / HELD, ref, seconds=secs, seed=seed, size=128, fps=10, render=mode)
             g = np.stack([cv2.resize(f, (64, 64), interpolation=cv2.INTER_AREA) for f in r.frames])[: len(real)]
             rows[f"ours ({mode}) seed {seed}"] = (psnr(g[1:], real[1:]), ssim(g[1:], real[1:]))

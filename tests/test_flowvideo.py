@@ -171,3 +171,17 @@ def test_cli_flow_bad_inputs_exit_2_no_partial_mp4(tmp_path, run_cli, monkeypatc
     code, _, err = run_cli(["video", example_song(), "--image", bad, "--out", out, "--steps", "3"])
     assert code == 2 and "--method flow" in err
     assert not list(tmp_path.glob("*.mp4*"))
+
+
+def test_bundled_models_load_and_animate():
+    from choreogen.checkpoints import BUNDLED
+
+    if not (BUNDLED["flow-lfae"].path.is_file() and BUNDLED["flow-video"].path.is_file()):
+        pytest.skip("bundled flow models not present")
+    pipe = FlowVideoPipeline.from_pretrained()
+    assert pipe.lfae.cfg.size == 64 and pipe.gen.info["window"] == 40
+    res = pipe(example_song(), stick_reference(), seconds=2.0, size=128, fps=10, steps=5)
+    f = res.flows
+    assert f.shape == (20, 3, 16, 16) and torch.isfinite(f).all()
+    assert 0.0 <= float(f[:, 2].min()) and float(f[:, 2].max()) <= 1.0
+    assert float(f[:, :2].abs().mean()) < 0.5  # flows stay within the image (normalised units)
