@@ -53,6 +53,10 @@ BUNDLED: dict[str, Bundled] = {b.name: b for b in (
     Bundled("skeleton3d", "skelgen_smpl24.safetensors", "skeleton.generate", "music -> 3D SMPL-24 skeleton dance"),
     Bundled("prompt-genre", "prompt_genre.safetensors", "text.prompt_genre",
             "free-text prompt -> genre (tang2018 4, aistpp 10, finedance 16) over all-MiniLM-L6-v2"),
+    Bundled("flow-lfae", "flow_lfae.safetensors", "flowvideo.lfae",
+            "latent flow auto-encoder: 64x64 frame <-> 16x16 latent, flow + occlusion between two frames"),
+    Bundled("flow-video", "flow_diffusion.safetensors", "flowvideo.diffusion",
+            "photo latent + music -> 40 frames (10 fps) of 16x16 latent flow + occlusion"),
 )}
 
 

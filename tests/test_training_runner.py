@@ -54,7 +54,8 @@ def test_models_lists_every_bundled_model(run_cli):
     code, so, se = run_cli(["models", "--json"])
     assert code == 0, se
     rows = {r["name"]: r for r in json.loads(so)}
-    assert set(rows) == {"dance3d", "repair-coco17", "repair-smpl24", "skeleton2d", "skeleton3d", "prompt-genre"}
+    assert set(rows) == {"dance3d", "repair-coco17", "repair-smpl24", "skeleton2d", "skeleton3d", "prompt-genre",
+                         "flow-lfae", "flow-video"}
     assert rows["dance3d"]["task"] == "dance3d" and rows["dance3d"]["steps"] >= 5000
     assert all(0 < r["size_mb"] < 40 for r in rows.values())
 

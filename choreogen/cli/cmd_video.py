@@ -2,7 +2,9 @@
 
 Default driver: a 3D dance generated for the song by the bundled model, projected and fitted to the
 photo's body; ``--motion`` (any motion file) or ``--keypoints`` (a 2D keypoint file, e.g. from
-``choreogen keypoints VIDEO``) drive it instead. Needs the optional extra ``choreogen[video]``.
+``choreogen keypoints VIDEO``) drive it instead. ``--method flow``: the latent-flow route (issue
+16): the bundled flow-diffusion model generates latent optical flows from the photo and the music
+and the latent flow auto-encoder decodes them (no keypoints drive it). Needs ``choreogen[video]``.
 """
 from __future__ import annotations
 
@@ -20,17 +22,40 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Output .mp4 (H.264 + AAC)."),
         seconds: Optional[float] = typer.Option(None, help="Only the first S seconds (default: the whole song)."),
         seed: int = typer.Option(0, help="Random seed of the generated dance."),
-        size: int = typer.Option(256, help="Frame size in pixels: 256 or 512 (square)."),
+        size: int = typer.Option(256, help="Frame size in pixels: 256 or 512 (square; --method flow: 128 or 256)."),
         fps: float = typer.Option(30.0, help="Frame rate of the video."),
         genre: Optional[str] = typer.Option(None, help="Genre of the generated dance (see `choreogen models`)."),
         prompt: Optional[str] = typer.Option(None, help="Free English description of the dance (instead of --genre)."),
         motion: Optional[Path] = typer.Option(None, help="Drive the photo with this dance (npz/bvh/pkl/...)."),
         keypoints: Optional[Path] = typer.Option(None, help="Drive the photo with a 2D keypoint file (coco17/mediapipe33)."),
-        model: Optional[str] = typer.Option(None, "--model", help="Dance model for generation (default: bundled dance3d)."),
+        model: Optional[str] = typer.Option(None, "--model", help="Dance model for generation (default: bundled dance3d; "
+                                            "--method flow: bundled flow-video)."),
+        method: str = typer.Option("pose", help="pose (3D dance -> skeleton -> geometric animator) or flow "
+                                   "(latent optical flows from photo + music, no keypoints)."),
+        steps: Optional[int] = typer.Option(None, help="--method flow: DDIM steps (default: the model's, 25)."),
+        guidance: Optional[float] = typer.Option(None, help="--method flow: music guidance weight (default 2)."),
     ) -> None:
-        """Animate the person in --image to SONG (geometric animator; see docs/VIDEO.md)."""
-        from ..api import PoseVideoPipeline
+        """Animate the person in --image to SONG (see docs/VIDEO.md)."""
         from ..errors import ConfigError, InputError
+
+        if method not in ("pose", "flow"):
+            raise ConfigError(f"--method must be pose or flow, got {method!r}")
+        if method == "flow":
+            if motion is not None or keypoints is not None or genre is not None or prompt is not None:
+                raise ConfigError("--motion, --keypoints, --genre and --prompt are for --method pose")
+            from ..api import FlowVideoPipeline
+
+            fpipe = FlowVideoPipeline.from_pretrained(model)
+            r = fpipe(song, image, out, seconds=seconds, seed=seed, size=size, fps=fps, steps=steps,
+                      guidance=guidance, progress=True)
+            t = r.timings
+            typer.echo(f"{out}: {r.n_frames} frames {size}x{size} at {fps:g} fps in {t['total']:.1f} s "
+                       f"(photo {t['reference']:.1f} s, music {t['music']:.1f} s, flows {t['flows']:.1f} s, "
+                       f"video {t['decode_encode']:.1f} s)")
+            return
+        if steps is not None or guidance is not None:
+            raise ConfigError("--steps and --guidance are for --method flow")
+        from ..api import PoseVideoPipeline
         from ..io import load_motion
 
         if motion is not None and keypoints is not None:

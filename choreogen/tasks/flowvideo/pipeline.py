@@ -1,0 +1,184 @@
+"""FlowVideoPipeline: song + photo -> latent flows -> frames or an H.264 mp4 with the song (issue 16).
+
+No keypoints drive anything: the photo analysis (:func:`choreogen.video.reference.analyse_photo`)
+only finds the one person and their mask (bad photos are refused as on the pose route); the mask
+gives the inpainted background. Steps: photo squared to 256, area-resized to 64x64 -> LFAE latent
+z (C, 16, 16); music ``fast35+rhythm`` features at 10 fps -> flow diffusion over 4 s windows
+(:func:`.generate.sample_flows`, whole song) -> flows re-timed to ``fps`` (linear) -> LFAE decoder
+(64x64 frames) -> :func:`choreogen.video.flowrender.compose` at ``size`` (128 or 256): the person
+from the full-size photo warped by the flow where the occlusion map says it is visible and from the
+decoded frame elsewhere (``render="warp"``, default; sharper) or from the decoded frame alone
+(``render="decoder"``, DabFusion's output) inside the warped person mask, the sharp inpainted
+background outside (``render="raw"``: the decoded frames
+only, upscaled) -> VideoWriter (temp file + rename).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ...errors import ChoreogenError, ConfigError, InputError
+from ...fileio import atomic_path
+from ...render.encoder import VideoWriter, check_audio
+from ...video import flowrender as fr
+from .checkpoint import FlowGen, load_flowgen, load_lfae
+
+MIN_SONG_S = 2.0
+SIZES = (128, 256)
+
+
+@dataclass
+class FlowVideoResult:
+    """flows (T10, 3, 16, 16) at 10 fps (flow x, y in normalised units; occlusion); frames: list of
+    (S, S, 3) uint8 (None when written to ``path``); fps of the video; timings in seconds."""
+
+    flows: torch.Tensor
+    fps: float
+    n_frames: int
+    frames: list | None = None
+    path: Path | None = None
+    timings: dict = field(default_factory=dict)
+
+
+class FlowVideoPipeline:
+    """``lfae``: a :class:`~choreogen.models.flow_ae.LatentFlowAE`; ``gen``: a :class:`.checkpoint.FlowGen`."""
+
+    def __init__(self, lfae, gen: FlowGen):
+        self.lfae, self.gen = lfae, gen
+
+    @classmethod
+    def from_pretrained(cls, model: str | os.PathLike | None = None, lfae: str | os.PathLike | None = None
+                        ) -> "FlowVideoPipeline":
+        """Bundled models by default (``flow-video`` and ``flow-lfae``, see ``choreogen models``)."""
+        return cls(load_lfae(lfae)[0], load_flowgen(model))
+
+    @property
+    def model_fps(self) -> float:
+        return float(self.gen.info.get("fps", 10.0))
+
+    def encode_photo(self, photo64: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(64, 64, 3) uint8 -> (z (C, 16, 16), the photo as (3, 64, 64) float in [0, 1])."""
+        x = torch.from_numpy(photo64.astype(np.float32).transpose(2, 0, 1) / 255.0)[None]
+        with torch.no_grad():
+            return self.lfae.encoder(x)[0], x[0]
+
+    def music(self, song, seconds: float | None = None) -> np.ndarray:
+        """(T, Dm) features of the song at the model's fps, cut to ``seconds``."""
+        from ...audio.features import music_features
+
+        f = music_features(song, self.gen.info.get("music_kind", "fast35+rhythm"), fps=self.model_fps,
+                           min_duration=MIN_SONG_S)
+        if seconds is not None:
+            f = f[: max(1, int(round(seconds * self.model_fps)))]
+        return f
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, flows: torch.Tensor, x: torch.Tensor, batch: int = 64):
+        """z (C, h, w), flows (T, 3, h, w), x (3, 64, 64) the photo -> iterator of (64, 64, 3) uint8 frames."""
+        for i in range(0, len(flows), batch):
+            f = flows[i:i + batch]
+            n = len(f)
+            out = self.lfae.animate(z[None].expand(n, -1, -1, -1), f[:, :2], f[:, 2:3].clamp(0, 1),
+                                    x[None].expand(n, -1, -1, -1))
+            for fr_ in (out.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy():
+                yield fr_
+
+    def __call__(self, song: str | os.PathLike, image, out: str | os.PathLike | None = None, *,
+                 seconds: float | None = None, seed: int = 0, size: int = 256, fps: float = 30.0,
+                 steps: int | None = None, guidance: float | None = None, overlap: int = 10,
+                 render: str = "warp", music: np.ndarray | None = None, progress: bool = False) -> FlowVideoResult:
+        """Animate ``image`` (a photo path, or a :class:`~choreogen.video.reference.Reference`) to ``song``.
+
+        ``out``: .mp4 to write (frames not kept); None returns the frames. ``size``: 128 or 256.
+        ``fps``: output rate (the model's 10 fps flows are linearly re-timed). ``music``: precomputed
+        features (T, Dm) at 10 fps instead of the song's (the song is still muxed in).
+        """
+        from ...video.reference import Reference, analyse_photo
+
+        t0 = time.perf_counter()
+        if size not in SIZES:
+            raise ConfigError(f"--size must be 128 or 256 for the flow method, got {size}")
+        if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
+            raise ConfigError(f"--seconds must be positive, got {seconds}")
+        if not (np.isfinite(fps) and 1 <= fps <= 60):
+            raise ConfigError(f"--fps must be between 1 and 60, got {fps:g}")
+        if render not in ("decoder", "warp", "raw"):
+            raise ConfigError(f"unknown render mode {render!r} (decoder, warp or raw)")
+        if out is not None:
+            out = Path(out)
+            if out.suffix.lower() != ".mp4":
+                raise ConfigError("the video output must be an .mp4 file", out)
+            if out.is_dir():
+                raise ChoreogenError("the output path is a folder; give a file name", out)
+        dur = check_audio(song)
+        if dur is not None and dur < MIN_SONG_S:
+            raise InputError(f"the song is too short ({dur:.2f} s); give at least {MIN_SONG_S:g} s", song)
+        ref = image if isinstance(image, Reference) else analyse_photo(image, 256)
+        photo = fr.upscale(ref.image, size) if ref.size < size else _down(ref.image, size)
+        mask = fr.resize_field(ref.mask, size)
+        bg = fr.inpaint_background(photo, mask)
+        z, x64 = self.encode_photo(_down(ref.image, self.lfae.cfg.size))
+        t_ref = time.perf_counter()
+        feats = self.music(song, seconds) if music is None else np.asarray(music, np.float32)
+        t_music = time.perf_counter()
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=1, unit="step", desc="flows", file=sys.stderr, dynamic_ncols=True)
+
+        def prog(i, n):
+            if bar is not None:
+                bar.total = n
+                bar.n = i
+                bar.refresh()
+
+        try:
+            flows = sample_flows_for(self.gen, z, feats, seed, steps, guidance, overlap, prog)
+        finally:
+            if bar is not None:
+                bar.n = bar.total
+                bar.close()
+        t_flow = time.perf_counter()
+        n = max(1, int(round(len(feats) / self.model_fps * fps)))
+        fl = torch.from_numpy(fr.interpolate_time(flows.numpy(), self.model_fps, fps, n))
+        res = FlowVideoResult(flows, float(fps), n)
+
+        def frames():
+            for k, dec in enumerate(self.decode(z, fl, x64)):
+                f = fl[k].numpy()
+                yield fr.compose(dec, f[:2], f[2], photo, mask, bg, render)
+
+        if out is None:
+            res.frames = list(frames())
+        else:
+            try:
+                with atomic_path(out, suffix=".mp4") as tmp:
+                    with VideoWriter(tmp, size, size, fps, n / fps, song, preset="veryfast") as vw:
+                        for f in frames():
+                            vw.write(f)
+            except OSError as e:
+                raise ChoreogenError(f"cannot write the video ({e.strerror or e.__class__.__name__})", out) from None
+            res.path = out
+        t1 = time.perf_counter()
+        res.timings = {"reference": t_ref - t0, "music": t_music - t_ref, "flows": t_flow - t_music,
+                       "decode_encode": t1 - t_flow, "total": t1 - t0}
+        return res
+
+
+def sample_flows_for(gen, z, feats, seed, steps, guidance, overlap, progress):
+    from .generate import sample_flows
+
+    return sample_flows(gen, z, feats, seed=seed, steps=steps, guidance=guidance, overlap=overlap, progress=progress)
+
+
+def _down(img: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    return img if img.shape[0] == size else cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
