@@ -127,3 +127,22 @@ def test_encoded_windows_are_cached_for_resume(latent_ckpt):
     assert len(tr["latent"]) == len(tr["genre"]) == len(tr["music"]) and norm.lo.shape == (8,)
     assert abs(float(tr["latent"].mean())) < 0.2  # standardised
     assert _load_cache(cache, key + "-other-autoencoder") == (None, None, None)
+
+
+def test_init_continues_a_latent_generator(latent_ckpt, prepared, tmp_path, run_cli):  # noqa: F811
+    import json
+
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+
+    (tmp_path / "c.json").write_text(json.dumps({"train": {"batch_size": 8, "max_steps": 1, "val_every": 1, "ckpt_every": 1,
+                                                           "warmup_steps": 1, "lr": 1e-9}}))
+    code, out, err = run_cli(["train", str(prepared), "--out", str(tmp_path / "c"), "--init", str(latent_ckpt),
+                              "--config", str(tmp_path / "c.json")])
+    assert code == 0, err
+    a, b = load_generator(latent_ckpt), load_generator(tmp_path / "c" / "model.safetensors")
+    assert b.config.latent and b.config.model == a.config.model
+    assert np.array_equal(a.latent_normalizer.lo, b.latent_normalizer.lo)
+    for k, v in a.ae.state_dict().items():
+        assert torch.equal(v, b.ae.state_dict()[k])
+    wa, wb = a.model.state_dict(), b.model.state_dict()
+    assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) < 1e-3  # one step at lr 1e-9 from the init weights

@@ -29,7 +29,8 @@ def register(app: typer.Typer) -> None:
         init: Optional[Path] = typer.Option(None, help="Start from an exported generator's weights (e.g. the bundled model)."),
         seed: Optional[int] = typer.Option(None, help="Random seed."),
         ae: Optional[Path] = typer.Option(None, help="Train a latent generator: diffusion over the latents of this "
-                                                     "motion autoencoder (from `choreogen train-ae`)."),
+                                                     "motion autoencoder (from `choreogen train-ae`); with --init "
+                                                     "LATENT_CHECKPOINT, that checkpoint's own autoencoder is used."),
     ) -> None:
         """Train a generator on prepared windows; writes OUT/model.safetensors (self-describing)."""
         from dataclasses import replace
@@ -52,14 +53,19 @@ def register(app: typer.Typer) -> None:
                            if v is not None})
         md = replace(cfg.model, **{k: v for k, v in dict(d_model=width, n_layers=layers).items() if v is not None})
         cfg = replace(cfg, train=tr, model=md)
+        if ae is None and init is not None:
+            from ..tasks.dance3d.checkpoint import load_generator
+
+            if load_generator(init).config.latent:
+                ae = init  # continue a latent generator: its own autoencoder
         if ae is not None:
             from ..tasks.dance3d.latent_module import train_latent_generator
 
-            if init is not None or loss_strategy is not None or num_nodes != 1:
-                raise ConfigError("--ae trains a latent generator from scratch on one node with its own loss; "
-                                  "--init, --loss-strategy and --num-nodes do not apply")
+            if loss_strategy is not None or num_nodes != 1:
+                raise ConfigError("--ae trains a latent generator on one node with its own loss; "
+                                  "--loss-strategy and --num-nodes do not apply")
             path = train_latent_generator(data, ae, out, cfg, resume=resume, accelerator=accelerator, devices=dev,
-                                          strategy=strategy, progress=True)
+                                          strategy=strategy, progress=True, init=init)
             typer.echo(f"model: {path}")
             return
         path = train_generator(data, out, cfg, accelerator=accelerator, devices=dev, strategy=strategy,

@@ -153,13 +153,28 @@ class LatentDiffusionModule(L.LightningModule):
 
 def train_latent_generator(data_dir, ae_path, out_dir, config: GeneratorConfig | None = None, max_steps: int | None = None,
                            resume: bool = False, progress: bool = False, accelerator: str = "cpu", devices=1,
-                           strategy: str = "auto") -> Path:
-    """Prepared windows + a trained autoencoder -> OUT/model.safetensors (a latent "dance3d" generator)."""
+                           strategy: str = "auto", init=None) -> Path:
+    """Prepared windows + a trained autoencoder -> OUT/model.safetensors (a latent "dance3d" generator).
+
+    ``init``: a latent generator checkpoint (e.g. the committed milestone) to continue from on a new machine:
+    its autoencoder (``ae_path`` may then be None), denoiser architecture and weights are used."""
     from ...data.windows import PreparedWindows, load_manifest
 
     data_dir, out = Path(data_dir), Path(out_dir)
     manifest = load_manifest(data_dir)
-    ae, ae_norm, ae_cfg = load_ae(ae_path)
+    init_gen = None
+    if init is not None:
+        from .checkpoint import load_generator
+
+        init_gen = load_generator(init)
+        if not init_gen.config.latent:
+            raise ConfigError("--init for a latent generator must be a latent generator checkpoint")
+        ae, ae_norm, ae_cfg = init_gen.ae, init_gen.normalizer, {"skeleton": init_gen.config.skeleton}
+        ae_path = init
+        cfg0 = config or GeneratorConfig()
+        config = replace(cfg0, model=init_gen.config.model, diffusion=init_gen.config.diffusion)
+    else:
+        ae, ae_norm, ae_cfg = load_ae(ae_path)
     factor = ae.cfg.factor
     cfg = config or GeneratorConfig()
     if max_steps is not None:
@@ -189,7 +204,8 @@ def train_latent_generator(data_dir, ae_path, out_dir, config: GeneratorConfig |
     if tr is None:
         tr = build_latent_windows(train_ds, ae, ae_norm, skel, fps, factor, mirror=cfg.train.mirror_prob > 0)
         va = build_latent_windows(val_ds, ae, ae_norm, skel, fps, factor, mirror=False) if len(val_ds) else None
-        lat_norm = standardiser(tr["latent"].reshape(-1, tr["latent"].shape[-1]), floor=1e-4)
+        lat_norm = (init_gen.latent_normalizer if init_gen is not None  # keep the init model's latent scale
+                    else standardiser(tr["latent"].reshape(-1, tr["latent"].shape[-1]), floor=1e-4))
         for d in (tr, va):
             if d is not None:
                 d["latent"] = lat_norm.normalize(d["latent"])
@@ -197,6 +213,11 @@ def train_latent_generator(data_dir, ae_path, out_dir, config: GeneratorConfig |
     print(f"{len(tr['latent'])} training windows encoded in {time.time() - t0:.0f} s", flush=True)
     L.seed_everything(cfg.train.seed, workers=True)
     module = LatentDiffusionModule(cfg.to_dict())
+    if init_gen is not None and not (resume and (out / "last.ckpt").exists()):
+        if init_gen.config.model.music_dim != cfg.model.music_dim:
+            raise ConfigError(f"--init checkpoint hears {init_gen.config.music_features}, the data {cfg.music_features}")
+        module.model.load_state_dict(init_gen.model.state_dict())
+        module.ema.module.load_state_dict(init_gen.model.state_dict())
     bs = cfg.train.batch_size
     train_dl = torch.utils.data.DataLoader(LatentWindows(**tr), batch_size=bs, shuffle=True, drop_last=True)
     val_dl = torch.utils.data.DataLoader(LatentWindows(**va), batch_size=bs) if va is not None else None
