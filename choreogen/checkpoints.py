@@ -47,6 +47,8 @@ class Bundled:
 
 BUNDLED: dict[str, Bundled] = {b.name: b for b in (
     Bundled("dance3d", "generator.safetensors", "dance3d", "music -> SMPL-24 dance (Tang2018 ballroom, 4 genres)"),
+    Bundled("dance3d-latent", "generator_latent.safetensors", "dance3d",
+            "music -> SMPL-24 dance, latent diffusion over a motion autoencoder (Tang2018, 4 genres; issue 12)"),
     Bundled("repair-coco17", "repair_coco17.safetensors", "skeleton.repair", "2D COCO-17 keypoint repair"),
     Bundled("repair-smpl24", "repair_smpl24.safetensors", "skeleton.repair", "3D SMPL-24 joint repair"),
     Bundled("skeleton2d", "skelgen_coco17.safetensors", "skeleton.generate", "music -> 2D COCO-17 skeleton dance"),

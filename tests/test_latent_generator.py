@@ -146,3 +146,23 @@ def test_init_continues_a_latent_generator(latent_ckpt, prepared, tmp_path, run_
         assert torch.equal(v, b.ae.state_dict()[k])
     wa, wb = a.model.state_dict(), b.model.state_dict()
     assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) < 1e-3  # one step at lr 1e-9 from the init weights
+
+
+def test_bundled_latent_generator_dances_on_a_held_out_song(tang_dir):
+    """The bundled "dance3d-latent" on a val song it never saw (bounds from docs/MODEL_CARD.md with a margin)."""
+    from choreogen.eval.dance_stats import motion_stats
+    from choreogen.io import load_motion
+    from choreogen.tasks.dance3d.pipeline import Dance3DPipeline
+
+    pipe = Dance3DPipeline.from_pretrained("dance3d-latent")
+    assert pipe.config.latent and pipe.generator.provenance["steps"] >= 5000
+    m = load_motion(tang_dir / "DANCE_W_10.npz")
+    gt = motion_stats(m.canonical().resample(30).slice(0, 600).positions())
+    d = pipe(m.music, genre="waltz", seconds=20, seed=0).motion
+    j = d.positions()
+    assert j.shape == (600, 24, 3) and np.isfinite(j).all() and j[..., 1].min() >= -1e-4
+    s = motion_stats(j)
+    assert s["frozen_share"] <= 0.2
+    assert 0.5 * gt["speed_m_s"] < s["speed_m_s"] < 2.2 * gt["speed_m_s"]
+    assert s["accel_m_s2"] < 3.0 * gt["accel_m_s2"]  # the feature-space model: < 10x (5.3x on this song)
+    assert s["max_root_xz_m"] < 5.0
