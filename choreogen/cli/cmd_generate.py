@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         guidance: Optional[float] = typer.Option(None, help="Classifier-free guidance weight (1 = off; default: the model's)."),
         batch: Optional[int] = typer.Option(None, help="Windows denoised together (default: all; lower bounds memory)."),
         eta: Optional[float] = typer.Option(None, help="DDIM stochasticity 0..1 (default: the model's)."),
-        model: str = typer.Option("default", "--model", help="'default', 'skeleton2d', 'skeleton3d' or a checkpoint path."),
+        model: str = typer.Option("default", "--model", help="'default', 'dance3d-latent', 'skeleton2d', 'skeleton3d' or a checkpoint path."),
         device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or mps."),
         skeleton: Optional[str] = typer.Option(None, help="Skeleton the dance must have: smpl24 or smplh52 (body + hands; "
                                                "needs a 52-joint --model). Default: the model's."),
@@ -112,6 +112,7 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
     from rich.console import Console
 
     from ..errors import ConfigError
+    from ..checkpoints import BUNDLED
     from ..fileio import require_file, staged_dir
     from ..tasks.dance3d import editing
     from ..tasks.dance3d.pipeline import generate_dance, get_generator
@@ -119,7 +120,7 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
 
     con = Console(stderr=True)
     require_file(song, "song")
-    ckpt = None if model == "default" else Path(model)
+    ckpt = None if model == "default" else (model if model in BUNDLED else Path(model))
     gen = get_generator(ckpt, device)
     cfg = gen.config
     if skeleton is not None and skeleton != cfg.skeleton:
