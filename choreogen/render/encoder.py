@@ -64,6 +64,25 @@ def check_audio(path: str | os.PathLike) -> float | None:
     return info["duration"]
 
 
+def check_video_job(song: str | os.PathLike, out: str | os.PathLike | None,
+                    min_song_s: float) -> tuple[Path | None, float | None]:
+    """Checks before a song -> mp4 job writes anything: ``out`` (None = frames only) must be an .mp4 file
+    name, not a folder; ``song`` a readable audio file of at least ``min_song_s`` seconds. Returns (``out``
+    as a Path, the song's duration in s or None when unknown). ConfigError / ChoreogenError / InputError naming the file."""
+    from ..errors import ConfigError
+
+    if out is not None:
+        out = Path(out)
+        if out.suffix.lower() != ".mp4":
+            raise ConfigError("the video output must be an .mp4 file", out)
+        if out.is_dir():
+            raise ChoreogenError("the output path is a folder; give a file name", out)
+    dur = check_audio(song)
+    if dur is not None and dur < min_song_s:
+        raise InputError(f"the song is too short ({dur:.2f} s); give at least {min_song_s:g} s", song)
+    return out, dur
+
+
 def _rate(fps: float) -> str:
     f = Fraction(fps).limit_denominator(1001)
     return f"{f.numerator}/{f.denominator}"

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...errors import ChoreogenError, ConfigError, InputError
+from ...errors import ChoreogenError, ConfigError
 from ...fileio import atomic_path
-from ...render.encoder import VideoWriter, check_audio
+from ...render.encoder import VideoWriter, check_video_job
 from ...video import flowrender as fr
 from .checkpoint import FlowGen, load_flowgen, load_lfae
 
@@ -110,15 +110,7 @@ class FlowVideoPipeline:
             raise ConfigError(f"--fps must be between 1 and 60, got {fps:g}")
         if render not in ("decoder", "warp", "raw"):
             raise ConfigError(f"unknown render mode {render!r} (decoder, warp or raw)")
-        if out is not None:
-            out = Path(out)
-            if out.suffix.lower() != ".mp4":
-                raise ConfigError("the video output must be an .mp4 file", out)
-            if out.is_dir():
-                raise ChoreogenError("the output path is a folder; give a file name", out)
-        dur = check_audio(song)
-        if dur is not None and dur < MIN_SONG_S:
-            raise InputError(f"the song is too short ({dur:.2f} s); give at least {MIN_SONG_S:g} s", song)
+        out, dur = check_video_job(song, out, MIN_SONG_S)
         ref = image if isinstance(image, Reference) else analyse_photo(image, 256)
         photo = fr.upscale(ref.image, size) if ref.size < size else _down(ref.image, size)
         mask = fr.resize_field(ref.mask, size)

@@ -16,10 +16,10 @@ from typing import Callable
 
 import numpy as np
 
-from ...errors import ChoreogenError, ConfigError, InputError
+from ...errors import ChoreogenError, ConfigError
 from ...fileio import atomic_path
 from ...motion import Motion
-from ...render.encoder import VideoWriter, check_audio
+from ...render.encoder import VideoWriter, check_video_job
 from ...video.animator import Animator, GeometricAnimator
 from ...video.reference import Reference, analyse_photo
 from ...video.retarget import Driving, fit
@@ -67,15 +67,7 @@ class PoseVideoPipeline:
             raise ConfigError(f"--size must be 256 or 512, got {size}")
         if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
             raise ConfigError(f"--seconds must be positive, got {seconds}")
-        if out is not None:
-            out = Path(out)
-            if out.suffix.lower() != ".mp4":
-                raise ConfigError("the video output must be an .mp4 file", out)
-            if out.is_dir():
-                raise ChoreogenError("the output path is a folder; give a file name", out)
-        dur = check_audio(song)
-        if dur is not None and dur < MIN_SONG_S:
-            raise InputError(f"the song is too short ({dur:.2f} s); give at least {MIN_SONG_S:g} s", song)
+        out, dur = check_video_job(song, out, MIN_SONG_S)
         ref = image if isinstance(image, Reference) else analyse_photo(image, size)
         t_ref = time.perf_counter()
         if motion is None:
