@@ -28,18 +28,21 @@ def test_root_velocity_round_trip():
 
 
 def test_autoencoder_shapes_and_any_length():
-    ae = MotionAE(MotionAEConfig(**TINY_AE["ae"], motion_dim=151)).eval()
-    z = ae.encode(torch.randn(2, 150, 151))
+    torch.manual_seed(0)
+    ae = MotionAE(MotionAEConfig(**TINY_AE["ae"], motion_dim=151)).double().eval()
+    z = ae.encode(torch.randn(2, 150, 151, dtype=torch.float64))
     assert z.shape == (2, 25, 8)
     assert ae.decode(z).shape == (2, 150, 151)
-    assert ae.decode(torch.randn(1, 1000, 8)).shape == (1, 6000, 151)  # a whole song in one pass
+    assert ae.decode(torch.randn(1, 1000, 8, dtype=torch.float64)).shape == (1, 6000, 151)  # a whole song in one pass
     with pytest.raises(ValueError, match="multiple of the autoencoder factor 6"):
-        ae.encode(torch.randn(1, 100, 151))
-    # fully convolutional: decoding a long track equals decoding its middle piece away from the borders
-    long = torch.randn(1, 60, 8)
+        ae.encode(torch.randn(1, 100, 151, dtype=torch.float64))
+    # fully convolutional, no statistics over time: decoding a long track equals decoding its middle piece
+    # away from the borders (float64: exact up to rounding on any BLAS)
+    long = torch.randn(1, 60, 8, dtype=torch.float64)
     a = ae.decode(long)[0, 120:240]
     b = ae.decode(long[:, 10:50])[0, 60:180]
-    assert torch.allclose(a, b, atol=1e-5)
+    assert torch.allclose(a, b, atol=1e-9)
+    assert not torch.allclose(ae.decode(long)[0, :6], ae.decode(long[:, 1:])[0, :6], atol=1e-3)  # it is not constant
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +169,57 @@ def test_bundled_latent_generator_dances_on_a_held_out_song(tang_dir):
     assert 0.5 * gt["speed_m_s"] < s["speed_m_s"] < 2.2 * gt["speed_m_s"]
     assert s["accel_m_s2"] < 3.0 * gt["accel_m_s2"]  # the feature-space model: < 10x (5.3x on this song)
     assert s["max_root_xz_m"] < 5.0
+
+
+def test_anchor_root_joins_generated_stretches_to_both_given_ends():
+    from choreogen.tasks.dance3d.latent_sampling import anchor_root
+
+    T = 90
+    gen = torch.zeros(1, T, 151)
+    gen[0, :, 4] = torch.linspace(0, 0.9, T)  # generated root x drifts 0 -> 0.9 m
+    known = torch.zeros(1, T, 151)
+    known[0, :30, 4] = 2.0  # given: standing at x = 2 m for 1 s, then at x = 3 m from frame 60
+    known[0, 60:, 4] = 3.0
+    mask = torch.zeros(1, T, 151)
+    mask[0, :30, [4, 6]] = 1
+    mask[0, 60:, [4, 6]] = 1
+    out = anchor_root(gen, known, mask)
+    x = out[0, :, 4]
+    assert torch.allclose(x[:30], known[0, :30, 4]) and torch.allclose(x[60:], known[0, 60:, 4])
+    step = (x[1:] - x[:-1]).abs()
+    assert float(step.max()) < 0.06  # no jump where the generated stretch meets the given ones (0.03 m/frame ramp)
+    assert torch.equal(out[..., 5], gen[..., 5])  # height untouched
+    assert torch.equal(anchor_root(gen, known, torch.zeros_like(mask)), gen)  # nothing given: unchanged
+
+
+def test_contacts_from_motion_mark_the_still_low_foot():
+    from choreogen.motion.representation import encode
+    from choreogen.motion.skeleton import get_skeleton
+    from choreogen.tasks.dance3d.latent_sampling import contacts_from_motion
+
+    T = 60
+    poses = np.zeros((T, 72), np.float32)
+    poses[:, 5 * 3] = 0.6 * (np.arange(T) > 0)  # right knee bent: the right foot is lifted
+    trans = np.zeros((T, 3), np.float32)
+    trans[:, 1] = 0.95
+    f = torch.as_tensor(encode(poses, trans, get_skeleton("smpl24")))
+    c = contacts_from_motion(f, "smpl24", 30.0).numpy()
+    assert c[5:, 0].mean() == 1.0 and c[5:, 2].mean() == 1.0  # left ankle / toe: planted throughout
+    walk = f.clone()
+    walk[:, 4] = torch.arange(T) * 0.05  # the whole body slides at 1.5 m/s: nothing is planted
+    assert contacts_from_motion(walk, "smpl24", 30.0)[1:-1].sum() == 0
+
+
+def test_latent_continuation_starts_where_the_given_dance_ends(latent_ckpt, tmp_path):
+    from choreogen.motion.sequence import Motion
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+    from choreogen.tasks.dance3d.editing import continue_from
+    from choreogen.tasks.dance3d.pipeline import Dance3DPipeline
+
+    poses, trans = _dance(1.0, seed=2)
+    ref = Motion(skeleton="smpl24", fps=30.0, poses=poses, trans=trans).canonical()
+    _song(tmp_path / "s.wav", 3.0)
+    res = Dance3DPipeline(load_generator(latent_ckpt))(tmp_path / "s.wav", constraint=continue_from(ref), seed=0).motion
+    assert res.num_frames == 90
+    assert np.allclose(res.trans[:30, [0, 2]], ref.trans[:30, [0, 2]], atol=1e-4)
+    assert np.abs(res.trans[30, [0, 2]] - res.trans[29, [0, 2]]).max() < 0.1  # joined, not teleported
