@@ -5,11 +5,16 @@ These are sampling settings, not training ones: the bundled model's were chosen 
 with ``benchmarks/validate_generator.py``-style motion statistics (docs/MODEL_CARD.md).
 
 Usage: python benchmarks/set_generation_defaults.py IN.safetensors OUT.safetensors \
-           [--guidance W] [--steps K] [--smooth S] [--smooth-root R] [--eta E]
+           [--guidance W] [--steps K] [--smooth S] [--smooth-root R] [--eta E] [--hop H]
+           [--tempo-ref REF.json | --no-tempo-ref]
+
+``--tempo-ref``: reference tempi per genre (``benchmarks/tempo_reference.py`` writes them) for
+tempo-normalised generation (``choreogen.audio.tempo_norm``); ``--hop``: default joint-sampling hop.
 """
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import replace
 
 from choreogen.tasks.dance3d.checkpoint import load_generator, save_generator
@@ -24,14 +29,22 @@ def main() -> None:
     ap.add_argument("--smooth", type=float)
     ap.add_argument("--smooth-root", type=float)
     ap.add_argument("--eta", type=float)
+    ap.add_argument("--hop", type=int, help="default joint-sampling hop in latent tokens (0 = sequential windows)")
+    ap.add_argument("--tempo-ref", default=None, help="JSON {genre: BPM, '*': BPM} of reference tempi")
+    ap.add_argument("--no-tempo-ref", action="store_true", help="remove the reference tempi (no tempo normalisation)")
     ap.add_argument("--half", action="store_true", help="store the weights as float16 (normalisers stay float32)")
     ap.add_argument("--model-id", default=None, help="provenance model_id (the name `generate` reports)")
     a = ap.parse_args()
     gen = load_generator(a.src)
     d = gen.config.diffusion
     new = {k: v for k, v in dict(guidance=a.guidance, sample_steps=a.steps, smooth=a.smooth,
-                                  smooth_root=a.smooth_root, eta=a.eta).items() if v is not None}
+                                  smooth_root=a.smooth_root, eta=a.eta, joint_hop=a.hop).items() if v is not None}
     cfg = replace(gen.config, diffusion=replace(d, **new))
+    if a.tempo_ref or a.no_tempo_ref:
+        ref = {} if a.no_tempo_ref else json.load(open(a.tempo_ref))
+        ref = {str(k): float(v) for k, v in ref.get("reference", ref).items()}
+        cfg = replace(cfg, tempo_ref=ref)
+        new["tempo_ref"] = ref
     prov = {**(gen.provenance or {}), "generation_defaults": new}
     if a.model_id:
         prov["model_id"] = a.model_id

@@ -71,6 +71,8 @@ def main():
     ap.add_argument("--overlaps", default="", help="extra long-form overlaps to try at 1.0x, e.g. 0.6,0.7")
     ap.add_argument("--beat-stride", type=int, default=None,
                     help="long-form windows start this many beats apart (Dance3DPipeline beat_stride)")
+    ap.add_argument("--hop", type=int, default=None,
+                    help="joint sampling with windows every HOP latent tokens (latent models; 0 = sequential windows)")
     ap.add_argument("--no-model", action="store_true", help="captures only")
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
@@ -78,7 +80,7 @@ def main():
     data = Path(a.data)
     gen = None if a.no_model else get_generator(a.model)
     fps = 30.0
-    res = {"model": None if gen is None else str(gen.path), "seconds": a.seconds, "start": a.start, "seed": a.seed,
+    res = {"model": None if gen is None else str(gen.path), "hop": a.hop, "seconds": a.seconds, "start": a.start, "seed": a.seed,
            "rates": list(RATES), "songs": names, "model_rows": {}, "capture_rows": {}, "overlap_rows": {}}
     dances1, caps1, onsets1, beats1 = [], [], [], []
     pool = {"onsets": [], "beats": [], "caps": [], "dances": []}  # every (song, rate)
@@ -115,7 +117,8 @@ def main():
                     beats1.append(np.flatnonzero(feats[:, 34] > 0.5) / fps)
                     caps1.append(cj[r])
                 if gen is not None:
-                    d = generate_dance(str(wav), a.model, genre=cap.genre, seed=a.seed, beat_stride=a.beat_stride).motion
+                    d = generate_dance(str(wav), a.model, genre=cap.genre, seed=a.seed, beat_stride=a.beat_stride,
+                                       hop=a.hop).motion
                     mj[r] = d.positions()
                     dp = dominant_period(mj[r], fps)
                     mrow["periods"][str(r)] = dp["period_s"]

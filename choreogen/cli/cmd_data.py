@@ -49,6 +49,9 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Output prepared folder (originals + NAME@r copies)."),
         factors: str = typer.Option("0.8,0.9,1.1,1.25", help="Playback rates of the training sequences, comma-separated."),
         features: Optional[str] = typer.Option(None, help="Music feature kind of the output (default: the source's)."),
+        normalise: Optional[Path] = typer.Option(None, "--normalise", help="JSON of reference tempi per genre "
+                                                 "(benchmarks/tempo_reference.py): bring every sequence to its genre's "
+                                                 "reference tempo first (training data of a tempo-normalised model)."),
     ) -> None:
         """Tempo augmentation: every training dance also at other tempi (music time-stretched with its
         pitch kept, motion played correspondingly faster or slower)."""
@@ -63,7 +66,18 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--factors must be playback rates between 0.25 and 4, got {factors!r}")
         if not (Path(src) / "manifest.json").exists():
             raise ConfigError(f"{src} is not a prepared dataset (no manifest.json); run `choreogen data prepare` first")
-        m = augment_prepared(src, out, rates, features)
+        reference = None
+        if normalise is not None:
+            import json
+
+            try:
+                ref = json.loads(Path(normalise).read_text(encoding="utf-8"))
+                reference = {str(k): float(v) for k, v in ref.get("reference", ref).items()}
+            except (OSError, ValueError, AttributeError, TypeError) as e:
+                raise ConfigError(f"{normalise}: not a JSON of reference tempi ({e.__class__.__name__})") from None
+            if "*" not in reference or not all(v > 0 for v in reference.values()):
+                raise ConfigError(f"{normalise}: reference tempi need a '*' entry and positive BPM values")
+        m = augment_prepared(src, out, rates, features, reference=reference)
         t = m["totals"]
         typer.echo(f"{out}: {t['sequences']} sequences, {t['frames']} frames, {t['train_windows']} train / "
                    f"{t['val_windows']} val windows, music {m['music_dim']}-D ({m['features']}), {m['build_seconds']} s")

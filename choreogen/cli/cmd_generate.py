@@ -47,6 +47,13 @@ def register(app: typer.Typer) -> None:
         smooth_root: Optional[float] = typer.Option(None, help="The same for the root position (default: the model's, else --smooth)."),
         beat_stride: Optional[int] = typer.Option(None, help="Long-form windows start this many beats apart "
                                                   "(on the music's beat grid) instead of every 2.5 s."),
+        hop: Optional[int] = typer.Option(None, help="Latent models: sample the whole song jointly, the model's "
+                                          "windows every HOP latent tokens (0.2 s each) averaged (0 = sequential "
+                                          "windows; default: the model's)."),
+        tempo_norm: Optional[bool] = typer.Option(None, "--tempo-norm/--no-tempo-norm",
+                                                  help="Dance the song at its genre's reference tempo and play the "
+                                                  "dance back at the song's (faster music, faster dance; default: "
+                                                  "on for models with reference tempi, off when editing)."),
     ) -> None:
         """Generate a dance for SONG with the bundled model (or --model): writes npz, BVH and mp4."""
         from ..device import check_device
@@ -77,7 +84,8 @@ def register(app: typer.Typer) -> None:
             _skeleton(song, out, model, seconds, seed, steps, no_video)
             return
         _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
-              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root, prompt, skeleton, beat_stride)
+              reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root, prompt, skeleton, beat_stride,
+              hop=hop, tempo_norm=tempo_norm)
 
 
 def _folder(folder, out, genre, seconds, seed, steps, model, no_bvh, edits):
@@ -108,7 +116,7 @@ def _folder(folder, out, genre, seconds, seed, steps, model, no_bvh, edits):
 
 def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
           inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True, smooth=None, smooth_root=None,
-          prompt=None, skeleton=None, beat_stride=None):
+          prompt=None, skeleton=None, beat_stride=None, hop=None, tempo_norm=None):
     from rich.console import Console
 
     from ..errors import ConfigError
@@ -172,7 +180,7 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
     res = generate_dance(song, ckpt, genre=genre, seconds=seconds, start=start, seed=seed, steps=steps,
                          guidance=guidance, batch=batch, device=device, constraint=constraint, progress=progress,
                          eta=eta, foot_lock=foot_lock, smooth=smooth, smooth_root=smooth_root, prompt=prompt,
-                         beat_stride=beat_stride)
+                         beat_stride=beat_stride, hop=hop, tempo_norm=tempo_norm)
     bar.close()
     m = res.motion
     if genre and m.genre and genre.strip().lower() != m.genre.lower():

@@ -24,6 +24,7 @@ class DiffusionConfig:
     sigma_data: float = 0.0  # >0: EDM-style output preconditioning (choreogen.diffusion.precond)
     smooth: float = 0.0  # default Gaussian sigma (frames) over the generated rotations (generation only)
     smooth_root: float = 0.0  # the same for the root position (0: as ``smooth``)
+    joint_hop: int = 0  # >0 (latent generators): default joint sampling, windows every joint_hop tokens (0: sequential)
 
 
 @dataclass
@@ -60,6 +61,9 @@ class GeneratorConfig:
     # empty = the denoiser works on the feature vector itself. With it, ``model`` is the denoiser over
     # latents (motion_dim = latent_dim, patch 1, music_dim = music features x the AE factor).
     ae: dict = field(default_factory=dict)
+    # tempo normalisation (choreogen.audio.tempo_norm): reference BPM per genre name, "*" for any other / none;
+    # empty = off. Songs are danced at their genre's reference tempo and the dance played back at the song's.
+    tempo_ref: dict = field(default_factory=dict)
 
     @property
     def latent(self) -> bool:

@@ -107,11 +107,16 @@ def _projector(gen, denoise, known_w: torch.Tensor, mask_w: torch.Tensor):
 
 def sample_latent_track(gen, factory, frame_plan: WindowPlan, music: torch.Tensor, steps: int,
                         generator: torch.Generator, batch, progress, eta: float,
-                        known: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
+                        known: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                        hop: int | None = None) -> torch.Tensor:
     """music (frame_plan.padded, Da) -> EDGE features (frame_plan.total, D), global root.
 
-    ``known``/``mask``: optional (frame_plan.padded, D) editing constraint in global coordinates."""
+    ``known``/``mask``: optional (frame_plan.padded, D) editing constraint in global coordinates.
+    ``hop``: joint sampling (:class:`~choreogen.diffusion.joint.JointSampler`) with windows every ``hop``
+    latent tokens instead of sequential windows with overlap inpainting (the plan's overlap is then unused)."""
     f = gen.ae.cfg.factor
+    if hop is not None:
+        return _sample_joint(gen, factory, frame_plan, music, steps, generator, batch, progress, eta, known, mask, hop)
     plan = latent_plan(frame_plan, f)
     n = plan.padded * f
     mus = music[:n] if music.shape[0] >= n else torch.cat([music, music[-1:].expand(n - music.shape[0], -1)])
@@ -133,13 +138,49 @@ def sample_latent_track(gen, factory, frame_plan: WindowPlan, music: torch.Tenso
 
     sampler = LongformSampler(use, _schedule(gen), plan, dims=gen.config.model.motion_dim, inpaint=True)
     z = sampler.sample(mus, steps=steps, generator=generator, batch=batch, progress=progress, eta=eta)
+    return _finish(gen, z, known, mask, frame_plan.total)
+
+
+def _pad_rows(x: torch.Tensor, n: int, zeros: bool = False) -> torch.Tensor:
+    if x.shape[0] >= n:
+        return x[:n]
+    fill = torch.zeros(n - x.shape[0], x.shape[1], dtype=x.dtype) if zeros else x[-1:].expand(n - x.shape[0], -1)
+    return torch.cat([x, fill])
+
+
+def _finish(gen, z: torch.Tensor, known, mask, total: int) -> torch.Tensor:
+    """(N, C) latents -> (total, D) features: decoded, contacts re-derived, constraints restored."""
     feats = decode_latents(gen, z[None].float())[0]
     feats[:, :N_CONTACT] = contacts_from_motion(feats, gen.config.skeleton, gen.config.fps)
     if known is not None:
         T = min(feats.shape[0], known.shape[0])
         feats = anchor_root(feats[None, :T], known[None, :T], mask[None, :T])[0]
         feats = mask[:T] * known[:T] + (1 - mask[:T]) * feats
-    return feats[: frame_plan.total]
+    return feats[:total]
+
+
+def _sample_joint(gen, factory, frame_plan, music, steps, generator, batch, progress, eta, known, mask, hop):
+    """The whole song as one latent sequence, windows every ``hop`` tokens averaged at every step."""
+    from ...diffusion.joint import JointSampler
+
+    f = gen.ae.cfg.factor
+    W = frame_plan.window // f
+    N = -(-frame_plan.total // f)
+    sampler = JointSampler(factory, _schedule(gen), N, W, hop, gen.config.model.motion_dim, batch=batch)
+    n = sampler.padded * f
+    mus = _pad_rows(music, n).reshape(sampler.padded, f * music.shape[-1])
+    wrap = None
+    if known is not None:
+        kn, mk = _pad_rows(known, n, zeros=True)[None], _pad_rows(mask, n, zeros=True)[None]
+
+        def wrap(denoise):
+            def projected(x_t, t):  # decode -> impose the given features -> encode, on the whole song
+                x = anchor_root(decode_latents(gen, denoise(x_t, t))[:, :n], kn, mk)
+                return encode_features(gen, mk * kn + (1 - mk) * x)
+            return projected
+    prog = (lambda i, k: progress(i, k)) if progress else None
+    z = sampler.sample(mus, steps=steps, generator=generator, eta=eta, wrap=wrap, progress=prog)
+    return _finish(gen, z, known, mask, frame_plan.total)
 
 
 def _schedule(gen):

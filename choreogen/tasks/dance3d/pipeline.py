@@ -185,6 +185,8 @@ class Dance3DPipeline:
         smooth_root: float | None = None,
         prompt: str | None = None,
         beat_stride: int | None = None,
+        hop: int | None = None,
+        tempo_norm: bool | None = None,
     ) -> GenerationResult:
         """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
 
@@ -207,6 +209,13 @@ class Dance3DPipeline:
         ``beat_stride``: start each long-form window this many beats after the previous one (beats of
         the model's own beat feature; :func:`choreogen.diffusion.windows.beat_starts`) instead of a
         constant ``overlap``: window joins land on the beat grid and their spacing follows the tempo.
+        ``hop`` (latent generators): joint sampling of the whole song as one sequence, the denoiser's
+        windows every ``hop`` latent tokens (6 frames each) averaged at every step
+        (:mod:`choreogen.diffusion.joint`); 0 = sequential windows with overlap inpainting; None = the
+        checkpoint's default (``diffusion.joint_hop``). ``overlap`` and ``beat_stride`` apply to sequential windows.
+        ``tempo_norm``: dance the song time-stretched to its genre's reference tempo and play the dance back
+        at the song's tempo (:mod:`.tempo_play`), so faster music is danced faster; None = on when the
+        checkpoint has reference tempi (``tempo_ref``) and there is no editing constraint or ``beat_stride``.
         """
         t0 = time.perf_counter()
         opt = self.options(steps, guidance, eta, smooth, smooth_root, overlap, batch)
@@ -221,9 +230,17 @@ class Dance3DPipeline:
             genre_idx = resolve_genre(self.generator, genre)
         t_feat = time.perf_counter()
         y, sr = self._song(song, start, seconds)
+        frames = int(round(len(y) / sr * self.config.fps))
+        tempo_info = {}
+        if self._tempo_on(tempo_norm, constraint, beat_stride):
+            from .tempo_play import reference_for, to_reference
+
+            name = self.config.genres[genre_idx] if genre_idx >= 0 else None
+            y, tempo_info = to_reference(y, sr, reference_for(self.config.tempo_ref, name))
         if beat_stride is not None and not 1 <= int(beat_stride) <= 32:
             raise ConfigError(f"--beat-stride must be between 1 and 32 beats, got {beat_stride}")
         plan, music = self._music(y, sr, opt.overlap, beat_stride)
+        hop = self._hop(hop, beat_stride)
         t_feat = time.perf_counter() - t_feat
         known = mask = None
         if constraint is not None:
@@ -239,15 +256,19 @@ class Dance3DPipeline:
             from .latent_sampling import sample_latent_track
 
             feats = sample_latent_track(self.generator, factory, plan, music, opt.steps, g, opt.batch, progress,
-                                        opt.eta, known, mask)
+                                        opt.eta, known, mask, hop=hop)
         else:
             sampler = LongformSampler(factory, self.generator.normalizer, self.schedule, plan, known, mask)
             feats = sampler.sample(music, steps=opt.steps, generator=g, batch=opt.batch, progress=progress, eta=opt.eta)
+        if tempo_info:
+            from .tempo_play import play_back
+
+            feats = play_back(feats, frames)
         t_samp = time.perf_counter() - t_samp
-        meta = {"seed": int(seed), "model": self.generator.model_id, "steps": opt.steps, "guidance": opt.guidance,
+        meta = {**tempo_info, "seed": int(seed), "model": self.generator.model_id, "steps": opt.steps, "guidance": opt.guidance,
                 "eta": opt.eta, "smooth": opt.smooth, "smooth_root": opt.smooth_root, "start": start,
-                "music_offset_s": float(start), "seconds": len(y) / sr, "windows": plan.n_windows,
-                "window": plan.window, "overlap": plan.overlap, "beat_stride": beat_stride or 0,
+                "music_offset_s": float(start), "seconds": frames / self.config.fps, "windows": plan.n_windows,
+                "window": plan.window, "overlap": plan.overlap, "beat_stride": beat_stride or 0, "hop": hop or 0,
                 "constraint": constraint.description if constraint else ""}
         if match is not None:
             meta.update(prompt=match.prompt, prompt_probability=round(match.probability, 4),
@@ -257,6 +278,33 @@ class Dance3DPipeline:
         return GenerationResult(motion, wall, {"features": t_feat, "sampling": t_samp, "total": wall}, match)
 
     # ------------------------------------------------------------------------------ the steps
+    def _tempo_on(self, tempo_norm: bool | None, constraint, beat_stride) -> bool:
+        if tempo_norm is None:
+            return bool(self.config.tempo_ref) and constraint is None and beat_stride is None
+        if tempo_norm and not self.config.tempo_ref:
+            raise ConfigError("--tempo-norm needs a model with reference tempi (tempo_ref in its config; "
+                              "benchmarks/set_generation_defaults.py --tempo-ref adds them)")
+        if tempo_norm and (constraint is not None or beat_stride is not None):
+            raise ConfigError("--tempo-norm cannot be combined with editing constraints or --beat-stride")
+        return bool(tempo_norm)
+
+    def _hop(self, hop: int | None, beat_stride: int | None) -> int | None:
+        """The joint-sampling hop in latent tokens, or None for sequential windows."""
+        cfg = self.config
+        if hop is None:
+            hop = 0 if beat_stride is not None or not cfg.latent else int(cfg.diffusion.joint_hop)
+        hop = int(hop)
+        if hop == 0:
+            return None
+        if not cfg.latent:
+            raise ConfigError("--hop (joint sampling) needs a latent generator (e.g. --model dance3d-latent)")
+        if beat_stride is not None:
+            raise ConfigError("give --hop or --beat-stride, not both")
+        n = cfg.window // self.generator.ae.cfg.factor
+        if not 1 <= hop <= n:
+            raise ConfigError(f"--hop must be between 1 and {n} latent tokens (the window), got {hop}")
+        return hop
+
     def _song(self, song, start: float, seconds: float | None) -> tuple[np.ndarray, int]:
         """Decoded mono audio of the part to dance: ``seconds`` from ``start`` (or to the end)."""
         from ...audio import load_audio

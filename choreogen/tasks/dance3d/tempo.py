@@ -59,12 +59,25 @@ def stretched_sequence(motion_path: str, music_path: str, rate: float, fps: floa
     return mot, mus
 
 
+def reference_rate(music_path: str, genre: str | None, reference: dict, fps: float = 30.0) -> float:
+    """Playback rate that takes a song to its genre's reference tempo (:mod:`choreogen.audio.tempo_norm`)."""
+    from ...audio import load_audio
+    from ...audio.tempo_norm import canonical_rate, estimate_bpm
+    from .tempo_play import reference_for
+
+    y, sr = load_audio(music_path, sr=int(round(fps * 512)))
+    return canonical_rate(estimate_bpm(y, sr), reference_for(reference, genre))
+
+
 def augment_prepared(src: str | os.PathLike, out: str | os.PathLike, factors=DEFAULT_FACTORS,
-                     features: str | None = None, log=print) -> dict:
+                     features: str | None = None, log=print, reference: dict | None = None) -> dict:
     """Write a tempo-augmented copy of the prepared folder ``src`` into ``out``; returns its manifest.
 
     ``factors``: playback rates added for the training sequences (rate 1 is always kept).
-    ``features``: music feature kind of the output (default: the source's)."""
+    ``features``: music feature kind of the output (default: the source's).
+    ``reference``: reference BPM per genre (``"*"`` for others; :mod:`choreogen.audio.tempo_norm`): every
+    sequence, val included, is first brought to its genre's reference tempo (rate c instead of 1, the
+    factors then multiply c), the training data of a tempo-normalised generator."""
     import torch
 
     torch.set_num_threads(1)
@@ -81,7 +94,8 @@ def augment_prepared(src: str | os.PathLike, out: str | os.PathLike, factors=DEF
     try:
         parts, seqs = [], []
         for s in man["sequences"]:
-            rates = [1.0] + ([float(r) for r in factors] if s["split"] == "train" else [])
+            c = reference_rate(s["music"], s.get("genre"), reference, fps) if reference else 1.0
+            rates = [c] + ([c * float(r) for r in factors] if s["split"] == "train" else [])
             for r in rates:
                 if r == 1.0 and same_kind:
                     mot = np.asarray(motion_src[s["offset"]:s["offset"] + s["frames"]], np.float32)
@@ -95,7 +109,7 @@ def augment_prepared(src: str | os.PathLike, out: str | os.PathLike, factors=DEF
                 np.save(tmp / f"{i}.music.npy", mus)
                 parts.append(len(mot))
                 rec = dict(s)
-                rec.update(name=s["name"] if r == 1.0 else f"{s['name']}@{r:g}", frames=int(len(mot)), tempo_rate=r)
+                rec.update(name=s["name"] if r == rates[0] else f"{s['name']}@{r:.4g}", frames=int(len(mot)), tempo_rate=r)
                 seqs.append(rec)
                 log(f"{rec['name']}: {len(mot)} frames ({time.perf_counter() - t0:.0f} s)")
         total = int(sum(parts))
@@ -126,7 +140,9 @@ def augment_prepared(src: str | os.PathLike, out: str | os.PathLike, factors=DEF
                    tempo_augmentation={"source": str(src_p.resolve()), "factors": [float(r) for r in factors],
                                        "method": "librosa.effects.time_stretch (pitch kept) + slerp motion resampling"},
                    totals={**man["totals"], "sequences": len(seqs), "frames": total, "windows": int(len(win)), **counts},
-                   fingerprint=f"tempo:{man.get('fingerprint')}:{kind}:{','.join(f'{r:g}' for r in factors)}",
+                   tempo_reference=dict(reference or {}),
+                   fingerprint=f"tempo:{man.get('fingerprint')}:{kind}:{','.join(f'{r:g}' for r in factors)}"
+                               + (f":ref:{json.dumps(reference, sort_keys=True)}" if reference else ""),
                    build_seconds=round(time.perf_counter() - t0, 1), format_version=FORMAT_VERSION)
         (tmp / MANIFEST).write_text(json.dumps(new, indent=1) + "\n", encoding="utf-8")
         if out_p.exists():
