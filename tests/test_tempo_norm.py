@@ -100,3 +100,16 @@ def test_bundled_latent_generator_dances_faster_music_faster(tang_dir, tmp_path,
     assert 1.3 < _speed(fast.positions()) / _speed(slow.positions()) < 1.85
     off = pipe(tmp_path / "fast.wav", genre=genre, seed=0, tempo_norm=False).motion
     assert "tempo_rate" not in off.meta
+
+
+@pytest.mark.parametrize("rate", [0.8, 1.25])
+def test_stretch_keeps_pitch_and_loudness_and_changes_duration(rate):
+    sr = 22050
+    t = np.arange(6 * sr) / sr
+    y = (0.5 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    z = stretch(y, sr, rate)
+    assert len(z) == round(len(y) / rate)
+    spec = np.abs(np.fft.rfft(z))
+    assert np.argmax(spec) * sr / len(z) == pytest.approx(440.0, abs=2.0)  # pitch kept
+    mid = z[len(z) // 4: 3 * len(z) // 4]
+    assert 0.85 < mid.std() / y.std() < 1.1  # no phase cancellation (librosa's vocoder: 0.91 / 1.00)
