@@ -61,3 +61,13 @@ def test_blender_imports_glb_and_fbx(tang_dir, tmp_path, fmt):
         got = np.array([res["pos"][str(k)][n] for n in names])
         err = np.abs(got - yup_to_zup(m.positions()[k]))
         assert err.max() < 1e-4, (fmt, k, err.max())
+
+
+def test_blender_failure_message_names_the_cause():
+    from choreogen.io.fbx import _blender_error
+
+    log = ("Blender 3.4.1\nError: Python: Traceback (most recent call last):\n  File x, line 4\n"
+           "ModuleNotFoundError: No module named 'numpy'\nError: script failed, file: 'x.py', exiting.\n")
+    msg = _blender_error(log)
+    assert msg.startswith("ModuleNotFoundError: No module named 'numpy'") and "python3-numpy" in msg
+    assert _blender_error("") == "no output"

@@ -31,6 +31,16 @@ def blender_path() -> str | None:
     return shutil.which("blender")
 
 
+def _blender_error(log: str) -> str:
+    """The informative line of a failed Blender run (its last lines are often just ', exiting.')."""
+    lines = [ln.strip() for ln in log.strip().splitlines() if ln.strip()]
+    errs = [ln for ln in lines if "Error" in ln and not ln.startswith("Error: script failed")]
+    msg = (errs or lines or ["no output"])[-1]
+    if "No module named 'numpy'" in log:
+        msg += "; Blender's Python needs numpy for glTF import (Debian: apt-get install python3-numpy)"
+    return msg
+
+
 def save_fbx(motion: Motion, path: str | os.PathLike, timeout_s: float = 300.0) -> Path:
     """Write ``motion`` as ``.fbx`` via headless Blender; needs ``poses``/``trans`` like glTF."""
     from .gltf import save_glb
@@ -45,8 +55,7 @@ def save_fbx(motion: Motion, path: str | os.PathLike, timeout_s: float = 300.0) 
             r = subprocess.run([exe, "-b", "--factory-startup", "--python-exit-code", "1", "--python-expr", _SCRIPT, "--", str(glb), str(tmp),
                                 str(motion.fps)], capture_output=True, text=True, timeout=timeout_s)
             if r.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
-                tail = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["no output"]
-                raise ChoreogenError(f"Blender could not write the FBX ({tail[0]})", path)
+                raise ChoreogenError(f"Blender could not write the FBX ({_blender_error(r.stdout + r.stderr)})", path)
     return Path(path)
 
 
