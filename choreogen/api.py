@@ -68,15 +68,27 @@ def _pose_video_pipeline():
 
     class PoseVideoPipeline(Base):
         """:class:`choreogen.tasks.posevideo.PoseVideoPipeline` whose default dancer is the bundled
-        3D generator (``from_pretrained(model=None)``; loaded on first use)."""
+        3D generator (``from_pretrained(model=None)``; loaded on first use). ``pose_source="m2penc"``:
+        the pose guidance comes from the M2PEnc music-to-pose encoder instead (``model`` = an M2PEnc
+        checkpoint, default the bundled ``m2penc``)."""
 
         @classmethod
-        def from_pretrained(cls, model: str | None = None, animator=None, device: str = "cpu", dancer=None):
+        def from_pretrained(cls, model: str | None = None, animator=None, device: str = "cpu", dancer=None,
+                            pose_source: str = "teacher"):
+            from .errors import ConfigError
+
+            if pose_source not in ("teacher", "m2penc"):
+                raise ConfigError(f"--pose-source must be teacher or m2penc, got {pose_source!r}")
             holder: dict = {}
 
             def lazy(song, **kw):
                 if "f" not in holder:
-                    holder["f"] = dance3d_dancer(model, device)
+                    if pose_source == "m2penc":
+                        from .tasks.posevideo.m2penc import M2PEncDancer
+
+                        holder["f"] = M2PEncDancer(model)
+                    else:
+                        holder["f"] = dance3d_dancer(model, device)
                 return holder["f"](song, **kw)
 
             return cls(dancer or lazy, animator)

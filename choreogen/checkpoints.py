@@ -59,6 +59,8 @@ BUNDLED: dict[str, Bundled] = {b.name: b for b in (
             "latent flow auto-encoder: 64x64 frame <-> 16x16 latent, flow + occlusion between two frames"),
     Bundled("flow-video", "flow_diffusion.safetensors", "flowvideo.diffusion",
             "photo latent + music -> 40 frames (10 fps) of 16x16 latent flow + occlusion"),
+    Bundled("m2penc", "m2penc.safetensors", "posevideo.m2penc",
+            "music -> 64x64 pose guidance maps + keypoint heatmaps (M2PEnc, 15 fps; teacher dance3d + Tang2018)"),
 )}
 
 

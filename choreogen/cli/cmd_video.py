@@ -34,6 +34,9 @@ def register(app: typer.Typer) -> None:
                                    "(latent optical flows from photo + music, no keypoints)."),
         steps: Optional[int] = typer.Option(None, help="--method flow: DDIM steps (default: the model's, 25)."),
         guidance: Optional[float] = typer.Option(None, help="--method flow: music guidance weight (default 2)."),
+        pose_source: str = typer.Option("teacher", help="--method pose: where the generated pose comes from: teacher "
+                                        "(3D generator -> projection) or m2penc (music-to-pose encoder -> 64x64 "
+                                        "heatmaps -> keypoints); --model then names that model."),
     ) -> None:
         """Animate the person in --image to SONG (see docs/VIDEO.md)."""
         from ..errors import ConfigError, InputError
@@ -43,6 +46,8 @@ def register(app: typer.Typer) -> None:
         if method == "flow":
             if motion is not None or keypoints is not None or genre is not None or prompt is not None:
                 raise ConfigError("--motion, --keypoints, --genre and --prompt are for --method pose")
+            if pose_source != "teacher":
+                raise ConfigError("--pose-source is for --method pose")
             from ..api import FlowVideoPipeline
 
             fpipe = FlowVideoPipeline.from_pretrained(model)
@@ -67,7 +72,9 @@ def register(app: typer.Typer) -> None:
             drv = load_motion(keypoints)
             if drv.positions().shape[-1] != 2:
                 raise InputError("--keypoints needs a 2D keypoint file (use --motion for 3D dances)", keypoints)
-        pipe = PoseVideoPipeline.from_pretrained(model)
+        if pose_source != "teacher" and drv is not None:
+            raise ConfigError("--pose-source generates the pose; it cannot be combined with --motion or --keypoints")
+        pipe = PoseVideoPipeline.from_pretrained(model, pose_source=pose_source)
         res = pipe(song, image, out, motion=drv, seconds=seconds, seed=seed, size=size, fps=fps, genre=genre,
                    prompt=prompt, progress=True)
         t = res.timings
