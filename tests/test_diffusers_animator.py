@@ -175,6 +175,10 @@ def test_bad_folders_name_the_path(tiny_folder, tmp_path):
     bc = _copy(tiny_folder / "pipe", tmp_path / "badconfig")
     (bc / "unet" / "config.json").write_text("{ broken")
     cases.append((bc, None, "cannot load the diffusers pipeline"))
+    tr = _copy(tiny_folder / "pipe", tmp_path / "truncated")
+    w = tr / "unet" / "diffusion_pytorch_model.safetensors"
+    w.write_bytes(w.read_bytes()[:1000])
+    cases.append((tr, None, "cannot load the diffusers pipeline"))
     for path, named, what in cases:
         with pytest.raises(InputError) as e:
             load(path)
