@@ -4,6 +4,7 @@
     from choreogen.api import Dance3DPipeline, RepairPipeline, SkeletonPipeline   # load once, call many times
     from choreogen.api import PoseVideoPipeline    # a photo dances to a song (default dancer: dance3d)
     from choreogen.api import FlowVideoPipeline    # a photo dances to a song through latent flows (no keypoints)
+    from choreogen.api import DiffusersAnimator    # your diffusers ControlNet as PoseVideoPipeline(animator=...)
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 from .motion import Motion  # noqa: F401
 
 _PIPELINES = {"Dance3DPipeline": "tasks.dance3d.pipeline", "RepairPipeline": "tasks.skeleton.pipeline",
-              "SkeletonPipeline": "tasks.skeleton.pipeline", "FlowVideoPipeline": "tasks.flowvideo.pipeline"}
+              "SkeletonPipeline": "tasks.skeleton.pipeline", "FlowVideoPipeline": "tasks.flowvideo.pipeline",
+              "DiffusersAnimator": "video.diffusers_animator"}
 
 
 def __getattr__(name: str):

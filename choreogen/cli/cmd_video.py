@@ -5,6 +5,7 @@ photo's body; ``--motion`` (any motion file) or ``--keypoints`` (a 2D keypoint f
 ``choreogen keypoints VIDEO``) drive it instead. ``--method flow``: the latent-flow route (issue
 16): the bundled flow-diffusion model generates latent optical flows from the photo and the music
 and the latent flow auto-encoder decodes them (no keypoints drive it). Needs ``choreogen[video]``.
+``--animator diffusers:FOLDER``: your local diffusers ControlNet pipeline renders the frames (``choreogen[diffusers]``).
 """
 from __future__ import annotations
 
@@ -37,12 +38,18 @@ def register(app: typer.Typer) -> None:
         pose_source: str = typer.Option("teacher", help="--method pose: where the generated pose comes from: teacher "
                                         "(3D generator -> projection) or m2penc (music-to-pose encoder -> 64x64 "
                                         "heatmaps -> keypoints); --model then names that model."),
+        animator: str = typer.Option("geometric", help="geometric, or diffusers:FOLDER[,CONTROLNET_FOLDER]: your local "
+                                     "diffusers ControlNet pipeline (safetensors; see docs/VIDEO.md)."),
+        animator_steps: Optional[int] = typer.Option(None, help="--animator diffusers: scheduler steps (default 20)."),
+        animator_prompt: str = typer.Option("", help="--animator diffusers: text prompt (needs a text encoder)."),
+        animator_device: str = typer.Option("cpu", help="--animator diffusers: torch device (cpu, cuda, cuda:N, mps)."),
     ) -> None:
         """Animate the person in --image to SONG (see docs/VIDEO.md)."""
         from ..errors import ConfigError, InputError
 
         if method not in ("pose", "flow"):
             raise ConfigError(f"--method must be pose or flow, got {method!r}")
+        anim = _animator(animator, animator_steps, animator_prompt, animator_device, method)
         if method == "flow":
             if motion is not None or keypoints is not None or genre is not None or prompt is not None:
                 raise ConfigError("--motion, --keypoints, --genre and --prompt are for --method pose")
@@ -74,9 +81,28 @@ def register(app: typer.Typer) -> None:
                 raise InputError("--keypoints needs a 2D keypoint file (use --motion for 3D dances)", keypoints)
         if pose_source != "teacher" and drv is not None:
             raise ConfigError("--pose-source generates the pose; it cannot be combined with --motion or --keypoints")
-        pipe = PoseVideoPipeline.from_pretrained(model, pose_source=pose_source)
+        pipe = PoseVideoPipeline.from_pretrained(model, animator=anim, pose_source=pose_source)
         res = pipe(song, image, out, motion=drv, seconds=seconds, seed=seed, size=size, fps=fps, genre=genre,
                    prompt=prompt, progress=True)
         t = res.timings
         typer.echo(f"{out}: {len(res.driving.keypoints)} frames {size}x{size} at {fps:g} fps in {t['total']:.1f} s "
                    f"(photo {t['reference']:.1f} s, dance {t['dance']:.1f} s, video {t['animate_encode']:.1f} s)")
+
+
+def _animator(spec: str, steps, prompt: str, device: str, method: str):
+    """``--animator`` -> None (the default geometric animator) or a loaded DiffusersAnimator."""
+    from ..errors import ConfigError
+
+    if spec == "geometric":
+        if steps is not None or prompt or device != "cpu":
+            raise ConfigError("--animator-steps, --animator-prompt and --animator-device are for --animator diffusers:FOLDER")
+        return None
+    if not spec.startswith("diffusers:") or not spec[len("diffusers:"):]:
+        raise ConfigError(f"--animator must be geometric or diffusers:FOLDER[,CONTROLNET_FOLDER], got {spec!r}")
+    if method != "pose":
+        raise ConfigError("--animator is for --method pose")
+    from ..video.diffusers_animator import DiffusersAnimator
+
+    folder, _, controlnet = spec[len("diffusers:"):].partition(",")
+    opts = {"prompt": prompt} if steps is None else {"prompt": prompt, "steps": steps}
+    return DiffusersAnimator.from_pretrained(folder, controlnet=controlnet or None, device=device, **opts)
