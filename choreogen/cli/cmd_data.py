@@ -82,6 +82,33 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{out}: {t['sequences']} sequences, {t['frames']} frames, {t['train_windows']} train / "
                    f"{t['val_windows']} val windows, music {m['music_dim']}-D ({m['features']}), {m['build_seconds']} s")
 
+    @data.command("m2penc")
+    def m2penc(
+        tang2018: Path = typer.Argument(..., help="Tang2018 folder (DANCE_*.npz + .mp3): real captures + their music."),
+        out: Path = typer.Option(..., "--out", "-o", help="Output folder: train.npz, val.npz."),
+        music: Optional[Path] = typer.Option(None, help="Extra songs for the teacher: MUSIC/*/*/song.ogg."),
+        rates: str = typer.Option("0.87,1.0,1.15", help="Playback rates of the real train captures, comma-separated."),
+        model: Optional[str] = typer.Option(None, help="Teacher 3D generator (default: the bundled dance3d)."),
+        max_songs: Optional[int] = typer.Option(None, help="Only the first N songs of each split (quick runs)."),
+    ) -> None:
+        """M2PEnc's synthetic pose set (SDGPip): the teacher's dances + real captures as canonical 2D
+        poses with their music features (docs/VIDEO.md)."""
+        from ..api import dance3d_dancer
+        from ..errors import ConfigError
+        from ..tasks.posevideo import sdgpip
+
+        try:
+            rr = [float(x) for x in rates.split(",") if x.strip()]
+        except ValueError:
+            raise ConfigError(f"--rates must be numbers separated by commas, got {rates!r}") from None
+        if not rr or not all(0.5 <= r <= 2.0 for r in rr):
+            raise ConfigError(f"--rates must be playback rates between 0.5 and 2, got {rates!r}")
+        teach = dance3d_dancer(model)
+        summ = sdgpip.build(tang2018, out, lambda song, genre=None: teach(song, genre=genre), music_root=music,
+                            rates=rr, max_songs=max_songs, log=lambda s: typer.echo(s, err=True))
+        typer.echo(f"{out}: train {summ['train']['sequences']} sequences ({summ['train']['minutes']} min), "
+                   f"val {summ['val']['sequences']} ({summ['val']['minutes']} min)")
+
     @data.command("info")
     def info(path: Path = typer.Argument(..., help="Prepared dataset folder.")) -> None:
         """Summarise a prepared dataset folder (manifest)."""

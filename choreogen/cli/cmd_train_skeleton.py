@@ -1,4 +1,4 @@
-"""``choreogen train-repair`` and ``choreogen train-skeleton``: the DanceFusion models' training jobs."""
+"""``choreogen train-repair``, ``train-skeleton`` (the DanceFusion models) and ``train-m2penc`` (issue 15)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +8,32 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
+    @app.command("train-m2penc")
+    def train_m2penc(
+        data: Path = typer.Argument(..., help="Pose set folder from `choreogen data m2penc` (train.npz, val.npz)."),
+        out: Path = typer.Option(..., "--out", "-o", help="Run folder: last.ckpt (resume state), logs, model.safetensors."),
+        steps: int = typer.Option(3000, help="Cosine schedule length in steps."),
+        minutes: Optional[float] = typer.Option(None, help="Wall-clock budget; the same command again resumes."),
+        batch: int = typer.Option(4, help="Windows (48 frames, 3.2 s) per step."),
+        init: Optional[Path] = typer.Option(None, help="Start from an M2PEnc checkpoint's weights (e.g. the bundled one)."),
+        threads: int = typer.Option(1, help="CPU threads."),
+        accelerator: str = typer.Option("cpu", help="cpu, gpu (cuda), mps or auto."),
+    ) -> None:
+        """Train M2PEnc (music -> 64x64 pose guidance + heatmaps; resumable); writes OUT/model.safetensors."""
+        import torch
+
+        from ..device import check_accelerator
+        from ..errors import InputError
+        from ..tasks.posevideo.m2penc_train import train_m2penc as run
+
+        for f in ("train.npz", "val.npz"):
+            if not (Path(data) / f).is_file():
+                raise InputError(f"no {f}: not a pose set from `choreogen data m2penc`", data)
+        acc, dev = check_accelerator(accelerator, "1")
+        torch.set_num_threads(threads)
+        run(data, out, steps=steps, minutes=minutes, batch=batch, init=init, run_kw={"accelerator": acc})
+        typer.echo(f"{out / 'model.safetensors'}")
+
     @app.command("train-repair")
     def train_repair(
         layout: str = typer.Option(..., help="coco17 (2D keypoints) or smpl24 (3D joints)."),

@@ -86,7 +86,7 @@ class M2PEncModule(L.LightningModule):
 
     def _losses(self, batch, model) -> dict:
         k = batch["keypoints"]
-        c = torch.ones(k.shape[:-1])
+        c = torch.ones(k.shape[:-1], device=k.device)
         res = model.cfg.res
         heat_t, guid_t = render_torch(k, c, sdgpip.CANON, res)
         guid, heat = model(batch["music"], batch["genre"])

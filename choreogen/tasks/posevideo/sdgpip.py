@@ -141,3 +141,34 @@ def load(path: str | os.PathLike) -> PoseSet:
     if s.keypoints.ndim != 3 or s.keypoints.shape[1:] != (17, 2) or len(s.music) != len(s.keypoints):
         raise InputError("not an M2PEnc pose data set (array shapes)", p)
     return s
+
+
+def build(tang_root: str | os.PathLike, out_dir: str | os.PathLike, dancer: Callable[..., Motion],
+          music_root: str | os.PathLike | None = None, rates: Iterable[float] = (0.87, 1.0, 1.15),
+          max_songs: int | None = None, log: Callable[[str], None] = lambda s: None) -> dict:
+    """Write ``out_dir``/val.npz and train.npz (the fixed tang2018 split; see the module doc).
+
+    train: teacher dances of the train songs and of every ``music_root``/*/*/song.ogg, plus the real
+    train captures at each of ``rates``; val: teacher dance + capture (rate 1) of each val song.
+    ``dancer(song, genre=...) -> Motion``: the teacher (genre None for songs without one)."""
+    from ...data.datasets import iter_dataset
+    from ...data.splitting import fixed_split
+
+    split = fixed_split("tang2018")
+    caps = {n: m for n, m, err in iter_dataset(tang_root, "tang2018") if m is not None}
+    if not caps:
+        raise InputError("no Tang2018 sequences found", tang_root)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {}
+    for part in ("val", "train"):
+        names = [n for n in split[part] if n in caps][:max_songs]
+        songs = [(n, str(caps[n].music), caps[n].genre) for n in names]
+        if part == "train" and music_root is not None:
+            songs += [(p.parent.name, str(p), None) for p in sorted(Path(music_root).glob("*/*/song.ogg"))]
+        items = teacher_items(songs, dancer, log=log)
+        items += capture_items([caps[n] for n in names], list(rates) if part == "train" else [1.0], log=log)
+        save(out / f"{part}.npz", items)
+        summary[part] = {"sequences": len(items), "minutes": round(sum(len(i[3]) for i in items) / FPS / 60, 1)}
+        log(f"{part}: {summary[part]}")
+    return summary
