@@ -112,10 +112,13 @@ class M2PEnc(nn.Module):
             x = F.interpolate(x, scale_factor=(1, 2, 2), mode="nearest")
             x = F.silu(up(x))
         guid, heat = self.head_guid(x), self.head_heat(x)  # (B, C, N, R', R')
-        if cfg.out_upsample > 1:
-            up = dict(scale_factor=(1, cfg.out_upsample, cfg.out_upsample), mode="trilinear", align_corners=False)
-            guid, heat = F.interpolate(guid, **up), F.interpolate(heat, **up)
-        return torch.sigmoid(guid).transpose(1, 2), heat.transpose(1, 2)  # (B, N, C, R, R)
+        guid, heat = guid.transpose(1, 2), heat.transpose(1, 2)  # (B, N, C, R', R')
+        if cfg.out_upsample > 1:  # bilinear per frame (= trilinear with time scale 1, cheaper)
+            def up(x):
+                y = F.interpolate(x.flatten(0, 1), scale_factor=cfg.out_upsample, mode="bilinear", align_corners=False)
+                return y.reshape(x.shape[:3] + y.shape[-2:])
+            guid, heat = up(guid), up(heat)
+        return torch.sigmoid(guid), heat  # (B, N, C, R, R)
 
 
 def decode_keypoints(heat: torch.Tensor, eps: float = 1e-4) -> tuple[torch.Tensor, torch.Tensor]:

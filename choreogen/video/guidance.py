@@ -42,8 +42,10 @@ def render_torch(keypoints: torch.Tensor, confidence: torch.Tensor, frame: float
     k = keypoints * (res / frame)
     c = confidence
     p = _grid(res, k)
-    d2 = ((p - k[..., None, None, :]) ** 2).sum(-1)  # (..., 17, R, R)
-    heat = torch.exp(-d2 / (2 * sigma ** 2)) * c[..., None, None]
+    g = p[0, :, 0]  # (R,) pixel centres
+    gx = torch.exp(-((g - k[..., 0:1]) ** 2) / (2 * sigma ** 2))  # (..., 17, R): separable Gaussian
+    gy = torch.exp(-((g - k[..., 1:2]) ** 2) / (2 * sigma ** 2)) * c[..., None]
+    heat = gy[..., :, None] * gx[..., None, :]  # (..., 17, R, R)
     neck = 0.5 * (k[..., IDX["left_shoulder"], :] + k[..., IDX["right_shoulder"], :])
     pelv = 0.5 * (k[..., IDX["left_hip"], :] + k[..., IDX["right_hip"], :])
     half = 0.5 * width * (neck - pelv).norm(dim=-1)[..., None, None]  # (..., 1, 1) map px

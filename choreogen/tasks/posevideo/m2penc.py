@@ -7,7 +7,9 @@ floor_y), music kind, genres, window (frames), training summary}; tensors ``mode
 
 :class:`M2PEncDancer` runs it over the whole song in windows of ``window`` frames that overlap by
 half, decodes each window's heatmaps to keypoints (:func:`~choreogen.models.m2penc.decode_keypoints`)
-and cross-fades the keypoints of overlapping windows (linear ramps), then smooths them over time
+(``decode="peak"``; ``"integral"``: the centroid of relu(heat)^2, the keypoints the training
+loss sees; the checkpoint's ``info.decode`` picks the default) and cross-fades the keypoints of
+overlapping windows (linear ramps), then smooths them over time
 (1-2-1 kernel, twice). The result is a 2D :class:`~choreogen.motion.Motion` (``coco17``, canonical
 pixels, 15 fps) that :func:`choreogen.video.retarget.fit` puts on the photo like any 2D driver.
 M2PEnc is deterministic: the same song and genre give the same dance (``seed`` has no effect).
@@ -24,7 +26,7 @@ import torch
 
 from ... import checkpoints
 from ...errors import ConfigError, InputError
-from ...models.m2penc import M2PEnc, M2PEncConfig, decode_keypoints
+from ...models.m2penc import M2PEnc, M2PEncConfig, decode_keypoints, integral_keypoints
 from ...motion import Motion
 from . import sdgpip
 
@@ -113,8 +115,11 @@ class M2PEncDancer:
     for :class:`~choreogen.tasks.posevideo.pipeline.PoseVideoPipeline`; ``last_maps`` keeps the first
     window's guidance and heatmaps (for inspection)."""
 
-    def __init__(self, model: str | os.PathLike | M2PEncModel | None = None):
+    def __init__(self, model: str | os.PathLike | M2PEncModel | None = None, decode: str | None = None):
         self.enc = model if isinstance(model, M2PEncModel) else load(model)
+        self.decode = decode or self.enc.info.get("decode", "peak")
+        if self.decode not in ("peak", "integral"):
+            raise ConfigError(f"decode must be peak or integral, got {self.decode!r}")
         self.last_maps = None
 
     def keypoints(self, music: np.ndarray, genre: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,6 +143,8 @@ class M2PEncDancer:
             if self.last_maps is None:
                 self.last_maps = (g.numpy(), h.numpy())
             k, c = decode_keypoints(h)
+            if self.decode == "integral":
+                k = integral_keypoints(h)
             n = len(seg)
             w = ramp[:n] if len(starts) > 1 else np.ones(n)
             if s == 0:
