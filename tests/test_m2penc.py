@@ -144,3 +144,26 @@ def test_pipeline_with_the_m2penc_dancer_writes_frames(tmp_path):
                         {"fps": 15.0, "canon": 256, "genres": ["waltz"], "window": 16})
     res = PoseVideoPipeline(dancer=M.M2PEncDancer(enc))(example_song(), stick_reference(), seconds=1.0)
     assert len(res.frames) == 30 and res.motion.meta["dancer"] == "m2penc"
+
+
+def test_cli_pose_source_bad_options(tmp_path, run_cli):
+    from choreogen.io import save_motion
+
+    out = tmp_path / "d.mp4"
+    code, _, err = run_cli(["video", example_song(), "--image", tmp_path / "p.jpg", "--out", out,
+                            "--pose-source", "jukebox"])
+    assert code == 2 and "--pose-source must be teacher or m2penc" in err
+    kp = tmp_path / "kp.npz"
+    k = np.repeat(KP[None], 10, 0)
+    from choreogen.motion import Motion
+
+    save_motion(Motion(skeleton="coco17", fps=30.0, joints=k, confidence=np.ones((10, 17), np.float32)), kp)
+    code, _, err = run_cli(["video", example_song(), "--image", tmp_path / "p.jpg", "--out", out,
+                            "--pose-source", "m2penc", "--keypoints", kp])
+    assert code == 2 and "cannot be combined" in err
+    code, _, err = run_cli(["video", example_song(), "--image", tmp_path / "p.jpg", "--out", out,
+                            "--pose-source", "m2penc", "--method", "flow"])
+    assert code == 2 and "--pose-source is for --method pose" in err
+    assert not list(tmp_path.glob("*.mp4*"))
+    code, _, err = run_cli(["train-m2penc", tmp_path, "--out", tmp_path / "run"])
+    assert code == 2 and "train.npz" in err
