@@ -133,7 +133,7 @@ def pck(det_k, det_c, drv_k, drv_c, thr=0.1):
     return {"pck": hits / max(total, 1), "detection_rate": float(found.mean())}
 
 
-def speed(size: int, seconds: float = 4.0) -> float:
+def speed(size: int, seconds: float = 4.0, animator: str = "geometric") -> float:
     import skimage
 
     photo = Path(skimage.__file__).parent / "data" / "astronaut.png"
@@ -141,7 +141,8 @@ def speed(size: int, seconds: float = 4.0) -> float:
     with tempfile.TemporaryDirectory() as td:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "choreogen.cli", "video", str(ROOT / "choreogen/assets/music/example.ogg"),
-                        "--image", str(photo), "--out", f"{td}/a.mp4", "--seconds", str(seconds), "--size", str(size)],
+                        "--image", str(photo), "--out", f"{td}/a.mp4", "--seconds", str(seconds), "--size", str(size),
+                        "--animator", animator],
                        check=True, env=env, capture_output=True)
         return time.perf_counter() - t
 
@@ -201,10 +202,18 @@ def main() -> None:
         strip = np.vstack([np.hstack([real[i] for i in idx])] + [np.hstack([g[i] for i in idx])
                                                                    for n, g in gens.items() if n != "frozen first frame"])
         cv2.imwrite(str(a.frames_out / "reconstruction.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
-        cv2.imwrite(str(a.frames_out / "background.png"), cv2.cvtColor(anim.background, cv2.COLOR_RGB2BGR))
+        for n, an in anims.items():
+            if hasattr(an, "refine"):  # the refiner's blend masks (white = the refiner paints)
+                ms = [an.refine(drv.keypoints[i], drv.confidence[i])[1] for i in idx]
+                cv2.imwrite(str(a.frames_out / "blend_mask.png"), (np.hstack(ms) * 255).astype(np.uint8))
+        bg = anims["geometric warp"].background
+        cv2.imwrite(str(a.frames_out / "background.png"), cv2.cvtColor(bg, cv2.COLOR_RGB2BGR))
     if a.speed:
         for s in (256, 512):
-            print(f"speed: choreogen video, 4 s at {s}x{s} from the astronaut photo: {speed(s):.1f} s wall")
+            for an in ["geometric"] + (["refined" + ("" if a.refiner == "refiner" else f":{a.refiner}")]
+                                       if a.refiner else []):
+                print(f"speed: choreogen video --animator {an}, 4 s at {s}x{s} from the astronaut photo: "
+                      f"{speed(s, animator=an):.1f} s wall")
 
 
 if __name__ == "__main__":
