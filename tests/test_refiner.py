@@ -58,6 +58,25 @@ def test_closed_mask_passes_the_warp_through_and_frames_are_deterministic():
     assert np.array_equal(g, anim.render(k, c))  # deterministic per frame
 
 
+def test_gated_mask_touches_only_holes_near_the_body():
+    ref, k, c = _pose()
+    m = Refiner(RefinerConfig(widths=(4, 8), res=32, gate=True, grow=3))
+    with torch.no_grad():
+        m.head.bias[3] = 60.0  # mask wide open ...
+        m.head.bias[:3] = 0.7
+    anim = RefinedAnimator(m)
+    anim.prepare(ref)
+    out, mask, alpha = anim.refine(k, c)
+    warp, _ = anim.geo.warp(k, c)
+    covered = alpha == 1.0
+    far = np.ones((256, 256), bool)
+    far[12:, 50:210] = False  # the stick figure and its dilated surroundings lie inside
+    assert covered.sum() > 3000 and np.array_equal(out[covered], warp[covered])  # ... but the photo passes
+    assert np.array_equal(out[far], warp[far]) and mask[far].max() == 0
+    hole = (alpha < 0.01) & (mask > 0.5)  # e.g. where the arm was: the refiner paints there
+    assert hole.sum() > 200 and (out[hole] - warp[hole]).mean() > 0.3
+
+
 def test_warp_alpha_covers_the_person():
     ref, k, c = _pose()
     geo = GeometricAnimator()

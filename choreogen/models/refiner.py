@@ -12,6 +12,12 @@ through; where it opens, the network paints a correction (holes the photo cannot
 inpainted background behind the person, occlusion edges). The last layer starts at r = 0 and
 sigmoid(l) ~ 0.05, so an untrained refiner is almost the identity. :func:`compose` applies a
 residual and mask predicted at R to a larger warp (bilinear upsampling of both).
+
+``cfg.gate`` (the shipped model): the mask is also multiplied by ``(1 - alpha) x near``, where
+alpha is the warp's person coverage at the output size and ``near`` (:func:`near_body`) the
+reference person's region or the driving pose's parts, dilated by ``cfg.grow`` map pixels. So the
+refiner only paints the warp's holes near the body and the inpainted background behind the
+photo's person; the warped person and the far background are the photo's own pixels, exactly.
 """
 from __future__ import annotations
 
@@ -29,6 +35,8 @@ class RefinerConfig:
     widths: tuple = (16, 32, 64, 96)
     res: int = 128
     in_channels: int = IN_CHANNELS
+    gate: bool = False
+    grow: int = 9
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -78,15 +86,24 @@ class Refiner(nn.Module):
         return o[:, :3], o[:, 3:]
 
 
-def compose(warp: torch.Tensor, residual: torch.Tensor, logit: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def near_body(x: torch.Tensor, grow: int) -> torch.Tensor:
+    """Refiner input (B, C_in, R, R) -> (B, 1, R, R) in [0, 1]: max of the reference person mask and
+    the driving part maps, dilated by a ``grow`` x ``grow`` max filter (odd)."""
+    body = torch.maximum(x[:, 4:14].amax(1, keepdim=True), x[:, 17:18])
+    return F.max_pool2d(body, grow, 1, grow // 2)
+
+
+def compose(warp: torch.Tensor, residual: torch.Tensor, logit: torch.Tensor, alpha: torch.Tensor | None = None,
+            near: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """warp (B, 3, S, S) in [0, 1] + residual (B, 3, R, R) and logit (B, 1, R, R) -> (frame (B, 3, S, S)
-    clipped to [0, 1], blend mask (B, 1, S, S) in [0, 1]); both are upsampled bilinearly when S != R."""
+    clipped to [0, 1], blend mask (B, 1, S, S) in [0, 1]); both are upsampled bilinearly when S != R.
+    With ``alpha`` (B, 1, S, S) and ``near`` (B, 1, R, R) the mask is gated (module doc)."""
     S = warp.shape[-1]
-    if residual.shape[-1] != S:
-        residual = F.interpolate(residual, size=(S, S), mode="bilinear", align_corners=False)
-        logit = F.interpolate(logit, size=(S, S), mode="bilinear", align_corners=False)
-    m = torch.sigmoid(logit)
-    return (warp + m * residual).clamp(0, 1), m
+    up = lambda t: t if t.shape[-1] == S else F.interpolate(t, size=(S, S), mode="bilinear", align_corners=False)  # noqa: E731
+    m = torch.sigmoid(up(logit))
+    if alpha is not None and near is not None:
+        m = m * up(near) * (1 - alpha)
+    return (warp + m * up(residual)).clamp(0, 1), m
 
 
 def n_params(model: nn.Module) -> int:

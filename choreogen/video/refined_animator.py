@@ -6,7 +6,8 @@ and stacked with the driving pose's part maps (:func:`.guidance.render_torch` at
 reference photo + its person mask at R (:func:`refiner_inputs`, the same function builds the
 training inputs). The refiner's residual and blend mask are upsampled to S and applied to the
 full-resolution warp (:func:`~choreogen.models.refiner.compose`), so where the mask stays closed
-the photo's own pixels pass through at full resolution.
+the photo's own pixels pass through at full resolution (with the shipped gated model: everywhere
+the warp covers and away from the body, whatever the network says).
 
 Temporal consistency: no randomness and no state between frames; a frame is a deterministic
 function of its skeleton (and the reference), and both the warp and the network are continuous in
@@ -27,7 +28,7 @@ import torch
 
 from .. import checkpoints
 from ..errors import InputError
-from ..models.refiner import Refiner, RefinerConfig, compose
+from ..models.refiner import Refiner, RefinerConfig, compose, near_body
 from .animator import Animator, GeometricAnimator
 from .guidance import render_torch
 from .reference import Reference
@@ -115,7 +116,9 @@ class RefinedAnimator(Animator):
                            torch.as_tensor(np.asarray(confidence, np.float32))[None], S, self._ref, self._ref_mask)
         with torch.no_grad():
             res, logit = self.model(x)
-            out, m = compose(torch.from_numpy(warp.transpose(2, 0, 1).copy())[None], res, logit)
+            gate = {"alpha": torch.from_numpy(alpha)[None, None], "near": near_body(x, self.model.cfg.grow)} \
+                if self.model.cfg.gate else {}
+            out, m = compose(torch.from_numpy(warp.transpose(2, 0, 1).copy())[None], res, logit, **gate)
         return out[0].numpy().transpose(1, 2, 0), m[0, 0].numpy(), alpha
 
     def render(self, keypoints: np.ndarray, confidence: np.ndarray) -> np.ndarray:

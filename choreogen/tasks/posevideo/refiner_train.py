@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ...models.flow_ae import ssim_map
-from ...models.refiner import Refiner, RefinerConfig, compose
+from ...models.refiner import Refiner, RefinerConfig, compose, near_body
 from ...training.runner import RunConfig, adamw_warmup_cosine, fit, make_ema
 from ...video.refined_animator import refiner_inputs, save_refiner
 
@@ -85,7 +85,8 @@ class RefinerModule(L.LightningModule):
         x = refiner_inputs(batch["warp"], batch["alpha"], batch["keypoints"], batch["confidence"], hp.frame_size,
                            batch["ref"], batch["ref_mask"])
         res, logit = model(x)
-        out, m = compose(batch["warp"], res, logit)
+        gate = {"alpha": batch["alpha"], "near": near_body(x, model.cfg.grow)} if model.cfg.gate else {}
+        out, m = compose(batch["warp"], res, logit, **gate)
         tgt = batch["target"]
         w = 1 + hp.person_w * torch.maximum(batch["target_mask"], batch["alpha"])
         l1 = ((out - tgt).abs() * w).mean() / w.mean()
@@ -131,22 +132,29 @@ def make_exporter(path: str | Path, info: dict, also: str | Path | None = None):
 
 def train_refiner(data_dir: str | Path, out_dir: str | Path, steps: int = 3000, minutes: float | None = None,
                   batch: int = 8, model_cfg: dict | None = None, run_kw: dict | None = None,
-                  ship: str | Path | None = None, module_kw: dict | None = None) -> L.Trainer:
+                  ship: str | Path | None = None, module_kw: dict | None = None,
+                  init: str | Path | None = None) -> L.Trainer:
     """Train on ``data_dir``/train.npz (validate on val.npz); exports ``out_dir``/refiner.safetensors
-    (and the fp16 ``ship`` file if given)."""
+    (and the fp16 ``ship`` file if given). ``init``: start from a refiner checkpoint's weights."""
     d, out = Path(data_dir), Path(out_dir)
     tr = PairData(d / "train.npz", n=batch * 500)
     va = PairData(d / "val.npz", n=min(batch * 10, len(np.load(d / "val.npz")["ref_index"])), seed=1, flip=False,
                   fixed=True)
     cfg = model_cfg or RefinerConfig().to_dict()
     module = RefinerModule(cfg, frame_size=tr.frame, total_steps=steps, **(module_kw or {}))
+    if init is not None:
+        from ...video.refined_animator import load_refiner
+
+        sd = load_refiner(init).state_dict()
+        module.model.load_state_dict(sd)
+        module.ema.module.load_state_dict(sd)
     dl = torch.utils.data.DataLoader(tr, batch_size=batch)
     vl = torch.utils.data.DataLoader(va, batch_size=batch)
     clips = [str(c) for c in tr.a.get("clips", [])]
     info = {"data": {"pairs": tr.N, "val_pairs": va.N, "sources": int(len(tr.a["ref"])), "clips": clips,
                      "kind": "self-supervised pairs of real clips (source warp -> driving frame)"},
             "batch": batch, "machine": f"{platform.machine()} {torch.get_num_threads()} thread(s)",
-            "params": sum(p.numel() for p in module.model.parameters())}
+            "params": sum(p.numel() for p in module.model.parameters()), "init": str(init) if init else None}
     run = RunConfig(**dict(dict(max_steps=steps, ckpt_every=200, val_every=200, limit_val_batches=10, log_every=25,
                                 max_minutes=minutes, grad_clip=1.0), **(run_kw or {})))
     out.mkdir(parents=True, exist_ok=True)
