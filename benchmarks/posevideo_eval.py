@@ -1,7 +1,7 @@
 """Measurements of the geometric photo animator (issue 15), results in docs/VIDEO.md.
 
     python benchmarks/posevideo_eval.py [--clip ../shared/data/video/musepose/dance.mp4] [--seconds 12]
-        [--size 256] [--frames-out out/posevideo] [--speed]
+        [--size 256] [--frames-out out/posevideo] [--speed] [--refiner refiner|CKPT]
 
 Reconstruction on one real held-out clip: its first frame (squared to SIZE x SIZE like a photo) is
 the reference; the clip's own MediaPipe poses (tracking mode, on the squared frames) drive it
@@ -12,6 +12,9 @@ driving keypoints, PCK at 0.1 of the driving torso length over the 13 body joint
 except the nose left out) that the driver sees with confidence >= 0.5, and the detection rate.
 ``--speed`` also times ``choreogen video`` (a subprocess, model loads included) for 4 s from the
 public-domain scikit-image astronaut photo at 256 and 512. ``--frames-out`` saves a strip of frames.
+``--refiner``: also the :class:`RefinedAnimator` (the geometric warp + the learned refiner; a bundled
+name or a checkpoint) on the same driver: its row, its flicker and its time per frame. A clip whose
+frames never show the hips (retargeting needs them) is driven by its detections as they are.
 """
 from __future__ import annotations
 
@@ -32,7 +35,9 @@ sys.path.insert(0, str(ROOT))
 from choreogen.motion import Motion  # noqa: E402
 from choreogen.video.animator import GeometricAnimator  # noqa: E402
 from choreogen.video.body2d import FROM_MEDIAPIPE33, torso_length  # noqa: E402
+from choreogen.errors import InputError  # noqa: E402
 from choreogen.video.reference import analyse_image, square  # noqa: E402
+from choreogen.video.retarget import Driving  # noqa: E402
 from choreogen.video.retarget import fit  # noqa: E402
 
 BODY = [0] + list(range(5, 17))
@@ -128,7 +133,7 @@ def pck(det_k, det_c, drv_k, drv_c, thr=0.1):
     return {"pck": hits / max(total, 1), "detection_rate": float(found.mean())}
 
 
-def speed(size: int, seconds: float = 4.0) -> float:
+def speed(size: int, seconds: float = 4.0, animator: str = "geometric") -> float:
     import skimage
 
     photo = Path(skimage.__file__).parent / "data" / "astronaut.png"
@@ -136,7 +141,8 @@ def speed(size: int, seconds: float = 4.0) -> float:
     with tempfile.TemporaryDirectory() as td:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "choreogen.cli", "video", str(ROOT / "choreogen/assets/music/example.ogg"),
-                        "--image", str(photo), "--out", f"{td}/a.mp4", "--seconds", str(seconds), "--size", str(size)],
+                        "--image", str(photo), "--out", f"{td}/a.mp4", "--seconds", str(seconds), "--size", str(size),
+                        "--animator", animator],
                        check=True, env=env, capture_output=True)
         return time.perf_counter() - t
 
@@ -148,6 +154,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--frames-out", type=Path, default=None)
     ap.add_argument("--speed", action="store_true")
+    ap.add_argument("--refiner", default=None, help="bundled name or checkpoint of the learned refiner")
     a = ap.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"load {os.getloadavg()[0]:.1f}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -155,23 +162,33 @@ def main() -> None:
     print(f"clip {a.clip.name}: {len(real)} frames at {fps:g} fps, {a.size}x{a.size}")
     ref = analyse_image(real[0], a.clip)
     k, c, masks = detect(real)
-    drv = fit(Motion(skeleton="coco17", fps=fps, joints=k, confidence=c), ref.keypoints, ref.confidence)
-    anim = GeometricAnimator()
-    t = time.perf_counter()
-    anim.prepare(ref)
-    gen = list(anim.animate(drv))
-    t_anim = time.perf_counter() - t
-    frozen = [real[0]] * len(real)
+    try:
+        drv = fit(Motion(skeleton="coco17", fps=fps, joints=k, confidence=c), ref.keypoints, ref.confidence)
+    except InputError as e:
+        print(f"retargeting impossible ({e}): driving with the detections as they are")
+        drv = Driving(k, c, fps, 1.0, {"fit": "none"})
+    anims = {"geometric warp": GeometricAnimator()}
+    if a.refiner:
+        from choreogen.video.refined_animator import RefinedAnimator
+
+        anims["refined (warp + learned refiner)"] = RefinedAnimator(a.refiner)
+    gens, rows = {}, {}
+    for name, anim in anims.items():
+        t = time.perf_counter()
+        anim.prepare(ref)
+        gens[name] = list(anim.animate(drv))
+        t_anim = time.perf_counter() - t
+        print(f"{name}: {t_anim:.2f} s for {len(gens[name])} frames (prepare + render), "
+              f"{1000 * t_anim / len(gens[name]):.0f} ms/frame at {a.size}")
+    gens["frozen first frame"] = [real[0]] * len(real)
     # frame 0 is the reference itself: image scores over frames 1..T-1
-    rows = {"geometric warp": image_scores(gen[1:], real[1:], masks[1:]),
-            "frozen first frame": image_scores(frozen[1:], real[1:], masks[1:])}
-    gk, gc, _ = detect(gen)
-    fk, fc, _ = detect(frozen)
-    rows["geometric warp"].update(pck(gk, gc, drv.keypoints, drv.confidence))
-    rows["frozen first frame"].update(pck(fk, fc, drv.keypoints, drv.confidence))
-    print(f"flicker (warping error, grey levels): real clip {warp_error(real):.2f}, "
-          f"geometric warp {warp_error(gen):.2f}")
-    print(f"animator: {t_anim:.2f} s for {len(gen)} frames (prepare + render)")
+    for name, gen in gens.items():
+        rows[name] = image_scores(gen[1:], real[1:], masks[1:])
+        gk, gc, _ = detect(gen)
+        rows[name].update(pck(gk, gc, drv.keypoints, drv.confidence))
+    print("flicker (warping error, grey levels): real clip " + f"{warp_error(real):.2f}, "
+          + ", ".join(f"{n} {warp_error(g):.2f}" for n, g in gens.items() if n != "frozen first frame"))
+    gen = gens["geometric warp"]
     print("| method | PSNR | SSIM | PSNR person | SSIM person | PCK@0.1 torso | detection rate |")
     print("|---|---|---|---|---|---|---|")
     for name, r in rows.items():
@@ -182,12 +199,21 @@ def main() -> None:
 
         a.frames_out.mkdir(parents=True, exist_ok=True)
         idx = np.linspace(0, len(gen) - 1, 5).astype(int)
-        strip = np.vstack([np.hstack([real[i] for i in idx]), np.hstack([gen[i] for i in idx])])
+        strip = np.vstack([np.hstack([real[i] for i in idx])] + [np.hstack([g[i] for i in idx])
+                                                                   for n, g in gens.items() if n != "frozen first frame"])
         cv2.imwrite(str(a.frames_out / "reconstruction.png"), cv2.cvtColor(strip, cv2.COLOR_RGB2BGR))
-        cv2.imwrite(str(a.frames_out / "background.png"), cv2.cvtColor(anim.background, cv2.COLOR_RGB2BGR))
+        for n, an in anims.items():
+            if hasattr(an, "refine"):  # the refiner's blend masks (white = the refiner paints)
+                ms = [an.refine(drv.keypoints[i], drv.confidence[i])[1] for i in idx]
+                cv2.imwrite(str(a.frames_out / "blend_mask.png"), (np.hstack(ms) * 255).astype(np.uint8))
+        bg = anims["geometric warp"].background
+        cv2.imwrite(str(a.frames_out / "background.png"), cv2.cvtColor(bg, cv2.COLOR_RGB2BGR))
     if a.speed:
         for s in (256, 512):
-            print(f"speed: choreogen video, 4 s at {s}x{s} from the astronaut photo: {speed(s):.1f} s wall")
+            for an in ["geometric"] + (["refined" + ("" if a.refiner == "refiner" else f":{a.refiner}")]
+                                       if a.refiner else []):
+                print(f"speed: choreogen video --animator {an}, 4 s at {s}x{s} from the astronaut photo: "
+                      f"{speed(s, animator=an):.1f} s wall")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
     from choreogen.api import PoseVideoPipeline    # a photo dances to a song (default dancer: dance3d)
     from choreogen.api import FlowVideoPipeline    # a photo dances to a song through latent flows (no keypoints)
     from choreogen.api import DiffusersAnimator    # your diffusers ControlNet as PoseVideoPipeline(animator=...)
+    from choreogen.api import RefinedAnimator      # geometric warp + the bundled learned refiner (animator=...)
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .motion import Motion  # noqa: F401
 
 _PIPELINES = {"Dance3DPipeline": "tasks.dance3d.pipeline", "RepairPipeline": "tasks.skeleton.pipeline",
               "SkeletonPipeline": "tasks.skeleton.pipeline", "FlowVideoPipeline": "tasks.flowvideo.pipeline",
-              "DiffusersAnimator": "video.diffusers_animator"}
+              "DiffusersAnimator": "video.diffusers_animator", "RefinedAnimator": "video.refined_animator"}
 
 
 def __getattr__(name: str):

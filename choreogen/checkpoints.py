@@ -61,6 +61,8 @@ BUNDLED: dict[str, Bundled] = {b.name: b for b in (
             "photo latent + music -> 40 frames (10 fps) of 16x16 latent flow + occlusion"),
     Bundled("m2penc", "m2penc.safetensors", "posevideo.m2penc",
             "music -> 64x64 pose guidance maps + keypoint heatmaps (M2PEnc, 15 fps; teacher dance3d + Tang2018)"),
+    Bundled("refiner", "refiner.safetensors", "video.refiner",
+            "photo animator's learned refiner: geometric warp + pose part maps + photo -> corrected frame (128x128)"),
 )}
 
 

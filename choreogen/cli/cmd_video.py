@@ -6,6 +6,7 @@ photo's body; ``--motion`` (any motion file) or ``--keypoints`` (a 2D keypoint f
 16): the bundled flow-diffusion model generates latent optical flows from the photo and the music
 and the latent flow auto-encoder decodes them (no keypoints drive it). Needs ``choreogen[video]``.
 ``--animator diffusers:FOLDER``: your local diffusers ControlNet pipeline renders the frames (``choreogen[diffusers]``).
+``--animator refined``: the geometric warp corrected by the bundled learned refiner (``refined:CKPT``: another one).
 """
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def register(app: typer.Typer) -> None:
         pose_source: str = typer.Option("teacher", help="--method pose: where the generated pose comes from: teacher "
                                         "(3D generator -> projection) or m2penc (music-to-pose encoder -> 64x64 "
                                         "heatmaps -> keypoints); --model then names that model."),
-        animator: str = typer.Option("geometric", help="geometric, or diffusers:FOLDER[,CONTROLNET_FOLDER]: your local "
+        animator: str = typer.Option("geometric", help="geometric; refined[:CHECKPOINT] (the warp + the learned refiner, "
+                                     "default its bundled weights); or diffusers:FOLDER[,CONTROLNET_FOLDER]: your local "
                                      "diffusers ControlNet pipeline (safetensors; see docs/VIDEO.md)."),
         animator_steps: Optional[int] = typer.Option(None, help="--animator diffusers: scheduler steps (default 20)."),
         animator_prompt: str = typer.Option("", help="--animator diffusers: text prompt (needs a text encoder)."),
@@ -90,15 +92,22 @@ def register(app: typer.Typer) -> None:
 
 
 def _animator(spec: str, steps, prompt: str, device: str, method: str):
-    """``--animator`` -> None (the default geometric animator) or a loaded DiffusersAnimator."""
+    """``--animator`` -> None (the default geometric animator), a RefinedAnimator or a loaded DiffusersAnimator."""
     from ..errors import ConfigError
 
-    if spec == "geometric":
+    if spec == "geometric" or spec == "refined" or spec.startswith("refined:"):
         if steps is not None or prompt or device != "cpu":
             raise ConfigError("--animator-steps, --animator-prompt and --animator-device are for --animator diffusers:FOLDER")
-        return None
+        if spec == "geometric":
+            return None
+        if method != "pose":
+            raise ConfigError("--animator is for --method pose")
+        from ..video.refined_animator import RefinedAnimator
+
+        return RefinedAnimator.from_pretrained(spec[len("refined:"):] or None)
     if not spec.startswith("diffusers:") or not spec[len("diffusers:"):]:
-        raise ConfigError(f"--animator must be geometric or diffusers:FOLDER[,CONTROLNET_FOLDER], got {spec!r}")
+        raise ConfigError(f"--animator must be geometric, refined[:CHECKPOINT] or diffusers:FOLDER[,CONTROLNET_FOLDER], "
+                          f"got {spec!r}")
     if method != "pose":
         raise ConfigError("--animator is for --method pose")
     from ..video.diffusers_animator import DiffusersAnimator

@@ -145,7 +145,9 @@ class GeometricAnimator(Animator):
                 out[name] = out[PARENT[name]]
         return out
 
-    def render(self, keypoints: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    def warp(self, keypoints: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The frame before rounding, (S, S, 3) float32 in [0, 1], and the warped person coverage
+        (alpha) (S, S) float32 in [0, 1] (0 = background only, e.g. a hole the photo cannot fill)."""
         import cv2
 
         S = self.ref.size
@@ -157,6 +159,10 @@ class GeometricAnimator(Animator):
         a = np.clip(acc[..., 3:], 0, 1)
         color = acc[..., :3] / np.maximum(acc[..., 3:], 1e-6)
         out = self.background.astype(np.float32) / 255.0 * (1 - a) + np.clip(color, 0, 1) * a
+        return out, a[..., 0]
+
+    def render(self, keypoints: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+        out, _ = self.warp(keypoints, confidence)
         return (out * 255 + 0.5).astype(np.uint8)
 
 
