@@ -55,7 +55,8 @@ def test_models_lists_every_bundled_model(run_cli):
     assert code == 0, se
     rows = {r["name"]: r for r in json.loads(so)}
     assert set(rows) == {"dance3d", "repair-coco17", "repair-smpl24", "skeleton2d", "skeleton3d", "prompt-genre",
-                         "flow-lfae", "flow-video", "dance3d-latent"}
+                         "flow-lfae", "flow-video", "dance3d-latent", "m2penc", "refiner"}
+    assert rows["m2penc"]["task"] == "posevideo.m2penc" and rows["m2penc"]["steps"] >= 2000
     assert rows["dance3d"]["task"] == "dance3d" and rows["dance3d"]["steps"] >= 5000
     assert rows["dance3d-latent"]["task"] == "dance3d" and rows["dance3d-latent"]["steps"] >= 5000
     assert all(0 < r["size_mb"] < 40 for r in rows.values())
