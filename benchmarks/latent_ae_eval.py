@@ -2,7 +2,8 @@
 
 For every val window (5 s, 30 fps, stride 0.5 s, original tempo only) encode -> decode and report: MPJPE of
 root-relative joints (mm), root position error after 5 s (mm, integrated from the velocity), mean joint
-acceleration of the reconstruction / of the capture, and the mean speed of planted feet (m/s) for both.
+acceleration of the reconstruction / of the capture, the mean speed of planted feet (m/s) and the ankle
+height percentiles p5 / median / p95 (m, both ankles pooled: foot lift) for both.
 
 Usage: python benchmarks/latent_ae_eval.py --model runs/lat1/model.safetensors|runs/ae1/ae.safetensors
            [--data data_prepared/tang2018_fast35] [--json out.json]
@@ -21,17 +22,9 @@ from choreogen.motion.skeleton import get_skeleton
 
 
 def load(path: str):
-    from choreogen.checkpoints import read
+    from choreogen.tasks.dance3d.latent_ae import load_any_ae
 
-    env = read(path)
-    if env.task == "dance3d":
-        from choreogen.tasks.dance3d.checkpoint import load_generator
-
-        g = load_generator(path)
-        return g.ae, g.normalizer, g.config.fps
-    from choreogen.tasks.dance3d.latent_ae import load_ae
-
-    ae, norm, cfg = load_ae(path)
+    ae, norm, cfg = load_any_ae(path)  # an autoencoder, a latent generator file or a bundled name
     return ae, norm, float(cfg.get("fps", 30.0))
 
 
@@ -45,7 +38,7 @@ def main() -> None:
     sk = get_skeleton("smpl24")
     ds = PreparedWindows(a.data, split="val", recentre=True)
     feet = sk.foot_indices()
-    err, root, acc_r, acc_t, fs_r, fs_t = [], [], [], [], [], []
+    err, root, acc_r, acc_t, fs_r, fs_t, ank_r, ank_t = [], [], [], [], [], [], [], []
     for b in torch.utils.data.DataLoader(ds, batch_size=128):
         x = b["motion"].float()
         with torch.no_grad():
@@ -53,6 +46,8 @@ def main() -> None:
         jr, jt = decode(rec, sk)["joints"], decode(x, sk)["joints"]
         err.append(((jr - jr[..., :1, :]) - (jt - jt[..., :1, :])).norm(dim=-1).mean(dim=(1, 2)))
         root.append((jr[:, -1, 0] - jt[:, -1, 0]).norm(dim=-1))
+        ank_r.append(jr[..., [7, 8], 1].reshape(-1))
+        ank_t.append(jt[..., [7, 8], 1].reshape(-1))
         for j, accs, fss in ((jr, acc_r, fs_r), (jt, acc_t, fs_t)):
             v = (j[:, 1:] - j[:, :-1]) * fps
             accs.append(((v[:, 1:] - v[:, :-1]) * fps).norm(dim=-1).mean(dim=(1, 2)))
@@ -64,6 +59,9 @@ def main() -> None:
            "root_error_5s_mm": round(1000 * c(root), 1), "accel_recon": round(c(acc_r), 3), "accel_capture": round(c(acc_t), 3),
            "accel_ratio": round(c(acc_r) / c(acc_t), 3), "planted_foot_speed_recon": round(c(fs_r), 4),
            "planted_foot_speed_capture": round(c(fs_t), 4)}
+    for name, xs in (("recon", ank_r), ("capture", ank_t)):
+        q = np.percentile(torch.cat(xs).numpy(), [5, 50, 95])
+        out[f"ankle_height_p5_p50_p95_{name}"] = [round(float(v), 3) for v in q]
     print(json.dumps(out, indent=1))
     if a.json:
         with open(a.json, "w") as f:

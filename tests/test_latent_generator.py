@@ -223,3 +223,37 @@ def test_latent_continuation_starts_where_the_given_dance_ends(latent_ckpt, tmp_
     assert res.num_frames == 90
     assert np.allclose(res.trans[:30, [0, 2]], ref.trans[:30, [0, 2]], atol=1e-4)
     assert np.abs(res.trans[30, [0, 2]] - res.trans[29, [0, 2]]).max() < 0.1  # joined, not teleported
+
+
+def test_decoder_finetune_keeps_the_latent_space(latent_ckpt, prepared, tmp_path, run_cli):  # noqa: F811
+    """train-ae --init GEN --freeze-encoder trains the decoder only; replace-decoder puts it into the generator,
+    whose encoder, latent normaliser and denoiser stay bit-identical; a foreign autoencoder is refused."""
+    import json
+
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+
+    cfg = dict(TINY_AE, train=dict(TINY_AE["train"], max_steps=4, lr=1e-2), loss_weights={"foot_y": 100.0})
+    (tmp_path / "d.json").write_text(json.dumps(cfg))
+    code, out, err = run_cli(["train-ae", str(prepared), "--out", str(tmp_path / "d"), "--init", str(latent_ckpt),
+                              "--freeze-encoder", "--config", str(tmp_path / "d.json")])
+    assert code == 0, err
+    code, out, err = run_cli(["replace-decoder", str(latent_ckpt), str(tmp_path / "d" / "ae.safetensors"),
+                              "--out", str(tmp_path / "g.safetensors")])
+    assert code == 0, err
+    a, b = load_generator(latent_ckpt), load_generator(tmp_path / "g.safetensors")
+    ea, eb = a.ae.encoder.state_dict(), b.ae.encoder.state_dict()
+    assert all(torch.equal(ea[k], eb[k]) for k in ea)
+    assert np.array_equal(a.latent_normalizer.lo, b.latent_normalizer.lo)
+    wa, wb = a.model.state_dict(), b.model.state_dict()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)  # the same denoiser, same precision
+    da, db = a.ae.decoder.state_dict(), b.ae.decoder.state_dict()
+    assert max(float((da[k] - db[k]).abs().max()) for k in da) > 1e-3  # the decoder did train
+    # an autoencoder trained from scratch has another encoder: refused, no file written
+    code, out, err = run_cli(["train-ae", str(prepared), "--out", str(tmp_path / "s"), "--config", str(tmp_path / "d.json")])
+    assert code == 0, err
+    code, out, err = run_cli(["replace-decoder", str(latent_ckpt), str(tmp_path / "s" / "ae.safetensors"),
+                              "--out", str(tmp_path / "bad.safetensors")])
+    assert code != 0 and "encoder differs" in err and "Traceback" not in err
+    assert not (tmp_path / "bad.safetensors").exists()
+    code, out, err = run_cli(["train-ae", str(prepared), "--out", str(tmp_path / "f"), "--freeze-encoder"])
+    assert code != 0 and "--init" in err

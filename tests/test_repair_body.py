@@ -59,6 +59,25 @@ def test_body_frame_spline_keeps_the_spline_without_anchors():
                                baselines.interpolate_cubic(xin, present))
 
 
+def test_body_frame_spline_falls_back_when_the_fit_swings_the_limb_out_of_reach():
+    """Anchors bunched within a few mm with mm jitter give random rotations, which swing a hidden joint
+    0.8 m away about them; the guard keeps the plain spline where the fill leaves the joint's reach."""
+    rng = np.random.default_rng(3)
+    T = 90
+    shape = np.array([[0.0, 0.0], [0.004, 0.0], [0.0, 0.004], [0.5, 0.4], [0.8, 0.6]])
+    x = np.broadcast_to(shape, (T, 5, 2)).copy() + np.array([0.3, 0.1]) * (np.arange(T) / T)[:, None, None]
+    x[:, :3] += rng.normal(0, 0.002, (T, 3, 2))  # jitter of the bunched anchors
+    present = _hide_limb(T, 30, 60)
+    xin = np.where(present[..., None], x, 0)
+    cub = baselines.interpolate_cubic(xin, present)
+    wild = baselines.interpolate_body(xin, present, PARENTS, reach=np.inf)
+    guarded = baselines.interpolate_body(xin, present, PARENTS)
+    hid = ~present
+    e = {k: np.linalg.norm(v - x, axis=-1)[hid].max() for k, v in (("cub", cub), ("wild", wild), ("guard", guarded))}
+    assert e["wild"] > 0.3 and e["guard"] < 0.05, e  # unguarded: the limb flies off; guarded: the spline
+    np.testing.assert_allclose(guarded[:, 3:], cub[:, 3:])
+
+
 def test_learned_model_beats_the_spline_where_the_body_carries_the_limb():
     """A tiny conditional VAE over an *Akima* reference learns in 80 steps to put a long-hidden
     limb where the torso carried it: well below the spline's error on unseen bodies."""

@@ -82,6 +82,10 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, help="Continue from OUT/last.ckpt."),
         accelerator: str = typer.Option("cpu", help="cpu, gpu (cuda), mps or auto."),
         devices: str = typer.Option("1", help="Devices (e.g. 1)."),
+        init: Optional[Path] = typer.Option(None, help="Start from this autoencoder or latent generator's autoencoder "
+                                                       "(a file or a bundled name, e.g. dance3d-latent)."),
+        freeze_encoder: bool = typer.Option(False, help="With --init: train the decoder only, keeping the latent space "
+                                                        "(then `choreogen replace-decoder` puts it into the generator)."),
     ) -> None:
         """Train the motion autoencoder of a latent generator; writes OUT/ae.safetensors (then `train --ae`)."""
         from ..device import check_accelerator
@@ -96,5 +100,16 @@ def register(app: typer.Typer) -> None:
             except (OSError, ValueError) as e:
                 raise ConfigError(f"cannot read config {config}: {e}") from None
         path = train_ae(data, out, cfg, max_steps=max_steps, resume=resume, progress=True, accelerator=accelerator,
-                        devices=dev)
+                        devices=dev, init=str(init) if init is not None else None, freeze_encoder=freeze_encoder)
         typer.echo(f"autoencoder: {path}")
+
+    @app.command("replace-decoder")
+    def replace_decoder_cmd(
+        generator: str = typer.Argument(..., help="Latent generator: a file or a bundled name (dance3d-latent)."),
+        ae: Path = typer.Argument(..., help="Autoencoder from `train-ae --init GENERATOR --freeze-encoder`."),
+        out: Path = typer.Option(..., "--out", "-o", help="The new generator file (fp16)."),
+    ) -> None:
+        """Put a fine-tuned decoder into a latent generator (same encoder, so its denoiser still fits)."""
+        from ..tasks.dance3d.latent_ae import replace_decoder
+
+        typer.echo(f"generator: {replace_decoder(generator, ae, out)}")

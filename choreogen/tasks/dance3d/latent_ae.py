@@ -10,7 +10,12 @@ Losses (all on un-normalised, decoded motion except ``simple`` and ``kl``): ``si
 standardised features; ``fk`` MSE of FK joint positions relative to the root (m^2); ``root`` MSE
 of the root position integrated from its velocity (m^2: drift costs, but does not drown the
 pose terms); ``vel`` / ``acc`` MSE of joint velocity (m/s) / acceleration (m/s^2); ``foot``
-squared speed (m^2/s^2) of feet the capture marks as planted; ``kl`` to N(0, 1) (small weight).
+squared speed (m^2/s^2) of feet the capture marks as planted; ``foot_y`` MSE of the ankle and toe
+heights above the floor (m^2; off by default: foot lift); ``kl`` to N(0, 1) (small weight).
+
+Decoder fine-tuning (``train.freeze_encoder`` with ``init``): the encoder, and so the latent space a
+latent denoiser was trained on, stays fixed while the decoder trains on; :func:`replace_decoder`
+puts the new decoder into a latent generator without retraining its denoiser.
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ from ...motion.skeleton import get_skeleton
 from ...training.runner import RunConfig, adamw_warmup_cosine, fit
 
 AE_TASK = "dance3d.motion_ae"
-AE_WEIGHTS = {"simple": 1.0, "fk": 100.0, "root": 1.0, "vel": 1.0, "acc": 0.002, "foot": 1.0, "kl": 1e-4}
+AE_WEIGHTS = {"simple": 1.0, "fk": 100.0, "root": 1.0, "vel": 1.0, "acc": 0.002, "foot": 1.0, "foot_y": 0.0, "kl": 1e-4}
 
 
 def standardiser(x: torch.Tensor, floor: float = 1e-3) -> Normalizer:
@@ -73,7 +78,8 @@ class MotionAEModule(L.LightningModule):
         planted = (x[:, :-1, : len(feet)] > 0.5).float()
         foot = ((vp[:, :, feet] ** 2).sum(-1) * planted).sum() / planted.sum().clamp(min=1)
         rel_p, rel_t = jp - jp[..., :1, :], jt - jt[..., :1, :]
-        return {"simple": ((rec_n - xn) ** 2).mean(), "fk": ((rel_p - rel_t) ** 2).mean(),
+        foot_y = ((jp[..., feet, 1] - jt[..., feet, 1]) ** 2).mean()
+        return {"simple": ((rec_n - xn) ** 2).mean(), "fk": ((rel_p - rel_t) ** 2).mean(), "foot_y": foot_y,
                 "root": ((jp[..., 0, :] - jt[..., 0, :]) ** 2).mean(), "vel": ((vp - vt) ** 2).mean(),
                 "acc": ((ap - at) ** 2).mean(), "foot": foot, "kl": kl_term(mu, logvar)}
 
@@ -96,9 +102,20 @@ class MotionAEModule(L.LightningModule):
             self.log(f"val/{k}", v, batch_size=bs, sync_dist=True)
         self.log("val/loss", self._total(terms), prog_bar=True, batch_size=bs, sync_dist=True)
 
+    @property
+    def frozen_encoder(self) -> bool:
+        return bool(self.cfg.get("train", {}).get("freeze_encoder", False))
+
+    def on_train_epoch_start(self):
+        if self.frozen_encoder:
+            self.ae.encoder.eval()  # no dropout/statistics change; its weights get no gradient
+
     def configure_optimizers(self):
         t = self.cfg.get("train", {})
-        return adamw_warmup_cosine(self.ae.parameters(), t.get("lr", 1e-3), t.get("weight_decay", 0.0),
+        if self.frozen_encoder:
+            self.ae.encoder.requires_grad_(False)
+        params = [p for p in self.ae.parameters() if p.requires_grad]
+        return adamw_warmup_cosine(params, t.get("lr", 1e-3), t.get("weight_decay", 0.0),
                                    t.get("warmup_steps", 200), t.get("max_steps", 3000), 0.05)
 
 
@@ -109,8 +126,12 @@ def save_ae(path, module: MotionAEModule, provenance: dict | None = None) -> Pat
 
 
 def train_ae(data_dir, out_dir, config: dict, max_steps: int | None = None, resume: bool = False,
-             progress: bool = False, accelerator: str = "cpu", devices=1) -> Path:
-    """Train the autoencoder on prepared windows; writes OUT/ae.safetensors (+ resumable last.ckpt)."""
+             progress: bool = False, accelerator: str = "cpu", devices=1, init=None,
+             freeze_encoder: bool = False) -> Path:
+    """Train the autoencoder on prepared windows; writes OUT/ae.safetensors (+ resumable last.ckpt).
+
+    ``init``: an autoencoder or latent generator checkpoint whose autoencoder (architecture, weights,
+    input standardiser) training starts from; ``freeze_encoder`` (needs ``init``) trains the decoder only."""
     from ...data.windows import PreparedWindows, load_manifest
 
     data_dir, out = Path(data_dir), Path(out_dir)
@@ -125,9 +146,23 @@ def train_ae(data_dir, out_dir, config: dict, max_steps: int | None = None, resu
         cfg["train"]["max_steps"] = int(max_steps)
     cfg.update(skeleton=manifest.get("skeleton", "smpl24"), fps=float(manifest.get("fps", 30.0)))
     cfg["ae"] = dict(cfg.get("ae", {}), motion_dim=int(train_ds[0]["motion"].shape[-1]))
+    if freeze_encoder and init is None:
+        raise InputError("freezing the encoder needs --init (the autoencoder whose latent space is kept)", data_dir)
+    init_ae = None
+    if init is not None:
+        init_ae, init_norm, init_cfg = load_any_ae(init)
+        if int(init_ae.cfg.motion_dim) != cfg["ae"]["motion_dim"]:
+            raise InputError(f"autoencoder has {init_ae.cfg.motion_dim} features, the data {cfg['ae']['motion_dim']}", init)
+        cfg["ae"] = init_ae.cfg.to_dict()
+        cfg["train"]["freeze_encoder"] = bool(freeze_encoder)
+        cfg["init"] = str(init)
     L.seed_everything(int(cfg["train"].get("seed", 0)), workers=True)
     module = MotionAEModule(cfg)
-    if not (resume and (out / "last.ckpt").exists()):
+    if init_ae is not None:
+        module.ae.load_state_dict(init_ae.state_dict())
+        module.norm_lo.copy_(torch.as_tensor(init_norm.lo))
+        module.norm_hi.copy_(torch.as_tensor(init_norm.hi))
+    elif not (resume and (out / "last.ckpt").exists()):
         g = torch.Generator().manual_seed(0)
         idx = torch.randperm(len(train_ds), generator=g)[:2000]
         x = torch.stack([torch.as_tensor(train_ds[int(i)]["motion"]) for i in idx]).float()
@@ -155,6 +190,60 @@ def train_ae(data_dir, out_dir, config: dict, max_steps: int | None = None, resu
     out.mkdir(parents=True, exist_ok=True)
     fit(module, train_dl, val_dl, out, run, resume=resume, export=export)
     return out / "ae.safetensors"
+
+
+def load_any_ae(path: str | os.PathLike) -> tuple[MotionAE, Normalizer, dict]:
+    """An autoencoder checkpoint or a latent generator (file or bundled name) -> its autoencoder, like
+    :func:`load_ae`."""
+    from ...checkpoints import read
+
+    try:
+        task = read(path).task
+    except InputError:
+        task = None  # maybe a bundled name
+    if task == AE_TASK:
+        return load_ae(path)
+    from .checkpoint import load_generator
+
+    g = load_generator(path)
+    if g.ae is None:
+        raise InputError("not a latent generator: it has no motion autoencoder", path)
+    ae = MotionAE(MotionAEConfig(**g.config.ae))
+    ae.load_state_dict(g.ae.state_dict())
+    return ae.eval(), g.normalizer, {"ae": dict(g.config.ae), "fps": g.config.fps}
+
+
+def replace_decoder(generator, ae_path, out) -> Path:
+    """A latent generator + an autoencoder with the *same encoder* (decoder fine-tuned) -> OUT: the
+    generator with that autoencoder; denoiser, latent normaliser, config and precision kept."""
+    from .checkpoint import load_generator, save_generator
+
+    g = load_generator(generator)
+    ae, norm, _ = load_ae(ae_path)
+    if g.ae is None:
+        raise InputError("not a latent generator: it has no motion autoencoder", generator)
+    old, new = g.ae.encoder.state_dict(), ae.encoder.state_dict()
+    if old.keys() != new.keys() or any((old[k].float() - new[k].float()).abs().max() > 1e-3 for k in old):
+        raise InputError("the autoencoder's encoder differs from the generator's (train it with --freeze-encoder)",
+                         ae_path)
+    if (abs(torch.as_tensor(norm.lo) - torch.as_tensor(g.normalizer.lo)).max() > 1e-3
+            or abs(torch.as_tensor(norm.hi) - torch.as_tensor(g.normalizer.hi)).max() > 1e-3):
+        raise InputError("the autoencoder's input standardiser differs from the generator's", ae_path)
+    ae.encoder.load_state_dict(old)  # bit-identical latent space
+    prov = dict(g.provenance, decoder={"from": str(ae_path), **read_provenance(ae_path)})
+    from safetensors import safe_open
+
+    with safe_open(str(g.path), framework="pt") as f:  # keep the source's precision (fp16 bundled files)
+        half = f.get_slice(next(k for k in f.keys() if k.startswith("model."))).get_dtype() == "F16"
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    return save_generator(out, g.model, g.config, g.normalizer, g.data, prov, ae=ae,  # written atomically
+                          latent_normalizer=g.latent_normalizer, half=half)
+
+
+def read_provenance(path) -> dict:
+    from ...checkpoints import read
+
+    return dict(read(path).provenance)
 
 
 def load_ae(path: str | os.PathLike) -> tuple[MotionAE, Normalizer, dict]:

@@ -131,7 +131,7 @@ def _rigid_fit(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rotate: bool = T
 
 def interpolate_body(joints: np.ndarray, present: np.ndarray, parents, min_gap: int = 4,
                      decay: float = 0.5, context: int = 4, base: np.ndarray | None = None,
-                     rotate: bool = True) -> np.ndarray:
+                     rotate: bool = True, reach: float = 1.05) -> np.ndarray:
     """Akima spline *in the frame of the rest of the body* inside gaps of ``min_gap`` or more frames.
 
     For a gap a..b of joint j (present at a-1 and b+1), every frame t of the span a-``context`` ..
@@ -144,6 +144,9 @@ def interpolate_body(joints: np.ndarray, present: np.ndarray, parents, min_gap: 
     missing) keep the plain spline (:func:`interpolate_cubic`, or ``base`` when given).
     ``rotate=False`` follows the anchors' translation only (2D images: a turn of the body in depth
     is no rotation of the picture).
+    Guard: a gap whose body-frame fill takes the joint farther from its nearest ancestor present
+    through the gap than that pair is ever seen apart (x ``reach``) keeps the plain spline (a bad
+    rotation fit swings a hidden foot about the pelvis; the plain spline cannot do that).
     (T, J, D), (T, J) bool -> (T, J, D) float64; present joints unchanged."""
     from scipy.interpolate import Akima1DInterpolator
 
@@ -182,5 +185,24 @@ def interpolate_body(joints: np.ndarray, present: np.ndarray, parents, min_gap: 
             g = ~obs
             if not np.isfinite(fill).all():
                 continue
-            out[fr[g], j] = np.einsum("nde,ne->nd", R[g], fill - cs[g]) + cd[g]
+            new = np.einsum("nde,ne->nd", R[g], fill - cs[g]) + cd[g]
+            if _out_of_reach(x, present, parents, j, fr[g], new, reach):
+                continue
+            out[fr[g], j] = new
     return out
+
+
+def _out_of_reach(x: np.ndarray, present: np.ndarray, parents, j: int, frames: np.ndarray, fill: np.ndarray,
+                  reach: float) -> bool:
+    """True when ``fill`` (n, D) for joint j at ``frames`` lies farther from j's nearest ancestor that is
+    present at all those frames than the two are ever apart where both are seen, times ``reach``."""
+    p = parents[j]
+    while p >= 0 and not present[frames, p].all():
+        p = parents[p]
+    if p < 0:
+        return False
+    both = present[:, j] & present[:, p]
+    if both.sum() < 2:
+        return False
+    seen = np.linalg.norm(x[both, j] - x[both, p], axis=-1).max()
+    return bool((np.linalg.norm(fill - x[frames, p], axis=-1) > reach * seen).any())
