@@ -32,11 +32,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ship", action="store_true")
     ap.add_argument("--init", default=None)
+    ap.add_argument("--energy", type=float, default=0.0, help="joint-speed matching weight")
+    ap.add_argument("--lr", type=float, default=2e-3)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = Path(a.out)
     train_m2penc(a.data, out, steps=a.steps, minutes=a.minutes, batch=a.batch,
-                 ship=ASSET_DIR / "m2penc.safetensors" if a.ship else None, init=a.init)
+                 ship=ASSET_DIR / "m2penc.safetensors" if a.ship else None, init=a.init,
+                 energy_w=a.energy, lr=a.lr)
 
 
 if __name__ == "__main__":

@@ -167,3 +167,38 @@ def test_cli_pose_source_bad_options(tmp_path, run_cli):
     assert not list(tmp_path.glob("*.mp4*"))
     code, _, err = run_cli(["train-m2penc", tmp_path, "--out", tmp_path / "run"])
     assert code == 2 and "train.npz" in err
+
+
+def test_energy_term_measures_how_much_the_joints_move_not_where():
+    """L_energy is ~0 when the predicted keypoints move as fast as the targets (even at other places) and
+    equals the targets' mean joint speed when the prediction stands still."""
+    torch.manual_seed(0)
+    mod = M2PEncModule(M2PEncConfig(**TINY).to_dict(), ema=0.0, energy_w=1.0)
+    ps = _tiny_set()
+    ds = WindowSet(ps, ["waltz"], music_stats(ps), window=16, n=4, flip=False, genre_drop=0.0)
+    batch = {k: torch.stack([ds[i][k] for i in range(4)]) for k in ("music", "genre", "keypoints")}
+    t = torch.arange(16.0)[None, :, None, None]
+    batch["keypoints"] = batch["keypoints"] + 24.0 * torch.sin(0.5 * t + torch.arange(17.0)[None, None, :, None])
+    res = mod.model.cfg.res
+    kt = batch["keypoints"] * (res / sdgpip.CANON)
+    speed = (kt[:, 1:] - kt[:, :-1]).norm(dim=-1).mean()
+    assert speed > 1.0  # every joint swings
+
+    class Fixed(torch.nn.Module):  # a "model" whose heatmaps peak at given keypoints
+        cfg = mod.model.cfg
+
+        def __init__(self, kp):
+            super().__init__()
+            self.kp = kp
+
+        def forward(self, music, genre):
+            from choreogen.video.guidance import render_torch
+            heat, guid = render_torch(self.kp * (sdgpip.CANON / res), torch.ones(self.kp.shape[:-1]), sdgpip.CANON, res)
+            return guid, heat * 50.0  # sharp peaks: integral regression ~ the peak
+
+    moved = kt + torch.tensor([3.0, -2.0])  # the same motion elsewhere
+    still = kt[:, :1].expand_as(kt).clone()
+    e_moved = float(mod._losses(batch, Fixed(moved))["energy"])
+    e_still = float(mod._losses(batch, Fixed(still))["energy"])
+    assert e_moved < 0.25 * float(speed)
+    assert e_still > 0.6 * float(speed)

@@ -18,6 +18,8 @@ def register(app: typer.Typer) -> None:
         init: Optional[Path] = typer.Option(None, help="Start from an M2PEnc checkpoint's weights (e.g. the bundled one)."),
         threads: int = typer.Option(1, help="CPU threads."),
         accelerator: str = typer.Option("cpu", help="cpu, gpu (cuda), mps or auto."),
+        energy: float = typer.Option(0.0, help="Weight of the joint-speed matching term (0: the paper's losses only)."),
+        lr: float = typer.Option(2e-3, help="Peak learning rate."),
     ) -> None:
         """Train M2PEnc (music -> 64x64 pose guidance + heatmaps; resumable); writes OUT/model.safetensors."""
         import torch
@@ -31,7 +33,8 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"no {f}: not a pose set from `choreogen data m2penc`", data)
         acc, dev = check_accelerator(accelerator, "1")
         torch.set_num_threads(threads)
-        run(data, out, steps=steps, minutes=minutes, batch=batch, init=init, run_kw={"accelerator": acc})
+        run(data, out, steps=steps, minutes=minutes, batch=batch, init=init, run_kw={"accelerator": acc},
+            energy_w=energy, lr=lr)
         typer.echo(f"{out / 'model.safetensors'}")
 
     @app.command("train-repair")

@@ -8,7 +8,11 @@ music is unchanged). Targets are rendered per batch with :func:`choreogen.video.
 ``L_guid`` = mean |f - f_hat| over the part maps, ``L_heat`` = mean squared error of the heatmaps,
 ``L_kp`` = mean |k - k_hat| (map pixels) of the heatmaps' integral-regression keypoints
 (:func:`~choreogen.models.m2penc.integral_keypoints`; it gives the peaks' positions a direct gradient,
-which the per-pixel losses only give weakly), ``loss = L_guid + heat_w * L_heat + kp_w * L_kp``. The genre is dropped (set to "unknown") for ``genre_drop`` of the
+which the per-pixel losses only give weakly), ``L_energy`` = mean over windows and joints of
+| mean_t |k_hat(t+1) - k_hat(t)| - mean_t |k(t+1) - k(t)| | (map pixels per frame) of those keypoints:
+how much each joint moves, not where (a deterministic encoder trained on positions alone regresses to
+the mean pose and barely moves), ``loss = L_guid + heat_w * L_heat + kp_w * L_kp + energy_w * L_energy``.
+The genre is dropped (set to "unknown") for ``genre_drop`` of the
 windows so untagged songs work. An EMA of the weights (``ema``) is what gets exported. Validation also
 reports ``kp_px``: the mean distance (canonical pixels) of the decoded keypoints to the targets.
 Run through :func:`choreogen.training.runner.fit` (resumable ``last.ckpt``, wall-clock budget).
@@ -78,7 +82,7 @@ def music_stats(ps: sdgpip.PoseSet) -> dict:
 
 class M2PEncModule(L.LightningModule):
     def __init__(self, model_cfg: dict, lr: float = 2e-3, warmup: int = 200, total_steps: int = 4000,
-                 heat_w: float = 20.0, kp_w: float = 0.1, ema: float = 0.995):
+                 heat_w: float = 20.0, kp_w: float = 0.1, ema: float = 0.995, energy_w: float = 0.0):
         super().__init__()
         self.save_hyperparameters()
         self.model = M2PEnc(M2PEncConfig.from_dict(model_cfg))
@@ -92,9 +96,13 @@ class M2PEncModule(L.LightningModule):
         guid, heat = model(batch["music"], batch["genre"])
         lg = (guid - guid_t).abs().mean()
         lh = (heat - heat_t).pow(2).mean()
-        lk = (integral_keypoints(heat) - k * (res / sdgpip.CANON)).abs().mean()  # map pixels
+        kp_hat, kp_t = integral_keypoints(heat), k * (res / sdgpip.CANON)  # (B, N, 17, 2) map pixels
+        lk = (kp_hat - kp_t).abs().mean()
+        speed = lambda q: (q[:, 1:] - q[:, :-1]).norm(dim=-1).mean(1)  # noqa: E731  (B, 17) px per frame
+        le = (speed(kp_hat) - speed(kp_t)).abs().mean()
         hp = self.hparams
-        return {"guid": lg, "heat": lh, "kp": lk, "loss": lg + hp.heat_w * lh + hp.kp_w * lk, "_heat": heat}
+        loss = lg + hp.heat_w * lh + hp.kp_w * lk + hp.get("energy_w", 0.0) * le
+        return {"guid": lg, "heat": lh, "kp": lk, "energy": le, "loss": loss, "_heat": heat}
 
     def training_step(self, batch, i):
         ls = self._losses(batch, self.model)
@@ -129,7 +137,8 @@ def make_exporter(path: str | Path, info: dict, stats: dict, half: bool = False,
 
 def train_m2penc(data_dir: str | Path, out_dir: str | Path, steps: int = 4000, minutes: float | None = None,
                  batch: int = 4, window: int = 48, model_cfg: dict | None = None, run_kw: dict | None = None,
-                 ship: str | Path | None = None, init: str | Path | None = None) -> L.Trainer:
+                 ship: str | Path | None = None, init: str | Path | None = None, energy_w: float = 0.0,
+                 lr: float = 2e-3) -> L.Trainer:
     """Train on ``data_dir``/train.npz (validate on val.npz); exports ``out_dir``/model.safetensors
     (and the fp16 ``ship`` file if given). ``init``: start from an exported M2PEnc's weights."""
     d, out = Path(data_dir), Path(out_dir)
@@ -137,7 +146,7 @@ def train_m2penc(data_dir: str | Path, out_dir: str | Path, steps: int = 4000, m
     genres = genre_vocab([tr])
     stats = music_stats(tr)
     cfg = model_cfg or M2PEncConfig(music_dim=tr.music.shape[1], n_genres=len(genres) + 1).to_dict()
-    module = M2PEncModule(cfg, total_steps=steps)
+    module = M2PEncModule(cfg, total_steps=steps, energy_w=energy_w, lr=lr)
     if init is not None:
         enc = M.load(init)
         module.model.load_state_dict(enc.model.state_dict())
@@ -146,7 +155,8 @@ def train_m2penc(data_dir: str | Path, out_dir: str | Path, steps: int = 4000, m
     vl = torch.utils.data.DataLoader(WindowSet(va, genres, stats, window, n=batch * 8, seed=1, flip=False,
                                                genre_drop=0.0, fixed=True), batch_size=batch)
     info = {"fps": sdgpip.FPS, "canon": sdgpip.CANON, "px_per_m": sdgpip.PX_PER_M, "floor_y": sdgpip.FLOOR_Y,
-            "music_kind": sdgpip.MUSIC_KIND, "genres": genres, "window": window,
+            "music_kind": sdgpip.MUSIC_KIND, "genres": genres, "window": window, "energy_w": energy_w,
+            "init": str(init) if init is not None else None,
             "data": {"train_sequences": len(tr.names), "train_minutes": round(len(tr.keypoints) / sdgpip.FPS / 60, 1),
                      "sources": sorted({str(s) for s in tr.sources})}}
     run = RunConfig(**dict(dict(max_steps=steps, ckpt_every=250, val_every=500, limit_val_batches=8, log_every=25,
