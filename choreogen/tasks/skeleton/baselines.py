@@ -131,7 +131,7 @@ def _rigid_fit(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rotate: bool = T
 
 def interpolate_body(joints: np.ndarray, present: np.ndarray, parents, min_gap: int = 4,
                      decay: float = 0.5, context: int = 4, base: np.ndarray | None = None,
-                     rotate: bool = True, reach: float = 1.05) -> np.ndarray:
+                     rotate: bool = True, max_misfit: float = 0.4) -> np.ndarray:
     """Akima spline *in the frame of the rest of the body* inside gaps of ``min_gap`` or more frames.
 
     For a gap a..b of joint j (present at a-1 and b+1), every frame t of the span a-``context`` ..
@@ -144,9 +144,10 @@ def interpolate_body(joints: np.ndarray, present: np.ndarray, parents, min_gap: 
     missing) keep the plain spline (:func:`interpolate_cubic`, or ``base`` when given).
     ``rotate=False`` follows the anchors' translation only (2D images: a turn of the body in depth
     is no rotation of the picture).
-    Guard: a gap whose body-frame fill takes the joint farther from its nearest ancestor present
-    through the gap than that pair is ever seen apart (x ``reach``) keeps the plain spline (a bad
-    rotation fit swings a hidden foot about the pelvis; the plain spline cannot do that).
+    Guard: where the rest of the body does not move rigidly over the span (the weighted RMS residual
+    of the anchors' rigid fit exceeds ``max_misfit`` x their weighted RMS spread about their centre
+    at some frame: the other leg swinging, the torso twisting), the body frame is not meaningful
+    and the gap keeps the plain spline (such fits once threw a hidden foot 1 m off).
     (T, J, D), (T, J) bool -> (T, J, D) float64; present joints unchanged."""
     from scipy.interpolate import Akima1DInterpolator
 
@@ -175,7 +176,10 @@ def interpolate_body(joints: np.ndarray, present: np.ndarray, parents, min_gap: 
             if not ok[fr == t0][0] or not ok[fr == t1][0]:
                 continue
             fr, anc = fr[ok], anc[ok]
-            R, cs, cd = _rigid_fit(x[t0], x[fr], anc * wj[j][None], rotate)
+            w = anc * wj[j][None]
+            R, cs, cd = _rigid_fit(x[t0], x[fr], w, rotate)
+            if _misfit(x[t0], x[fr], w, R, cs, cd) > max_misfit:
+                continue
             obs = m[fr]
             if obs.sum() < 2 or (~obs).sum() == 0:
                 continue
@@ -185,24 +189,15 @@ def interpolate_body(joints: np.ndarray, present: np.ndarray, parents, min_gap: 
             g = ~obs
             if not np.isfinite(fill).all():
                 continue
-            new = np.einsum("nde,ne->nd", R[g], fill - cs[g]) + cd[g]
-            if _out_of_reach(x, present, parents, j, fr[g], new, reach):
-                continue
-            out[fr[g], j] = new
+            out[fr[g], j] = np.einsum("nde,ne->nd", R[g], fill - cs[g]) + cd[g]
     return out
 
 
-def _out_of_reach(x: np.ndarray, present: np.ndarray, parents, j: int, frames: np.ndarray, fill: np.ndarray,
-                  reach: float) -> bool:
-    """True when ``fill`` (n, D) for joint j at ``frames`` lies farther from j's nearest ancestor that is
-    present at all those frames than the two are ever apart where both are seen, times ``reach``."""
-    p = parents[j]
-    while p >= 0 and not present[frames, p].all():
-        p = parents[p]
-    if p < 0:
-        return False
-    both = present[:, j] & present[:, p]
-    if both.sum() < 2:
-        return False
-    seen = np.linalg.norm(x[both, j] - x[both, p], axis=-1).max()
-    return bool((np.linalg.norm(fill - x[frames, p], axis=-1) > reach * seen).any())
+def _misfit(src: np.ndarray, dst: np.ndarray, w: np.ndarray, R: np.ndarray, cs: np.ndarray, cd: np.ndarray) -> float:
+    """Worst frame's weighted RMS residual of the rigid fit dst ~ R (src - cs) + cd, relative to the
+    anchors' weighted RMS spread about their centre in ``src``. (J, D), (n, J, D), (n, J) -> float."""
+    ws = w / np.maximum(w.sum(1, keepdims=True), 1e-12)
+    pred = np.einsum("nde,nje->njd", R, src[None] - cs[:, None]) + cd[:, None]
+    res = np.sqrt((ws * ((pred - dst) ** 2).sum(-1)).sum(1))
+    spread = np.sqrt((ws * ((src[None] - cs[:, None]) ** 2).sum(-1)).sum(1))
+    return float((res / np.maximum(spread, 1e-9)).max())
