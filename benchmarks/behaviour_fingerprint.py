@@ -2,6 +2,7 @@
 
     python benchmarks/behaviour_fingerprint.py            # print sha256 + write tests/data/behaviour_ref.npz
     python benchmarks/behaviour_fingerprint.py --check    # compare against tests/data/behaviour_ref.npz
+    python benchmarks/behaviour_fingerprint.py --update repair_smpl24   # re-record one entry (an intended change)
 
 Inputs are the bundled example song (4 s) and that song's generated dance with joints hidden, so
 no shared data is needed. The reference arrays (a few hundred kB, float32) back the portable test
@@ -69,6 +70,8 @@ def sha(a: np.ndarray) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--update", action="append", default=[], help="re-record only this entry (repeatable), "
+                    "with its own platform key, after an intended change of that model")
     a = ap.parse_args()
     out = outputs()
     if a.check:
@@ -79,6 +82,12 @@ def main() -> int:
             print(f"{k:16s} {sha(out[k])}  ref {sha(ref[k])}  max|diff| {np.abs(out[k] - ref[k]).max():.3g}")
         print("bit-identical" if not bad else f"DIFFERENT: {bad}")
         return 1 if bad else 0
+    if a.update:
+        old = dict(np.load(REF))
+        for k in a.update:
+            old[k], old[f"platform__{k}"] = out[k], np.array(platform_id())
+        np.savez_compressed(REF, **old)
+        return 0
     REF.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(REF, platform=np.array(platform_id()), **out)
     for k, v in out.items():
