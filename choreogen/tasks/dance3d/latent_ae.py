@@ -13,6 +13,10 @@ pose terms); ``vel`` / ``acc`` MSE of joint velocity (m/s) / acceleration (m/s^2
 squared speed (m^2/s^2) of feet the capture marks as planted; ``foot_y`` MSE of the ankle and toe
 heights above the floor (m^2; off by default: foot lift); ``kl`` to N(0, 1) (small weight).
 
+``train.latent_noise`` sigma > 0 adds Gaussian noise of sigma x the batch's per-channel latent std to
+the latents the decoder sees in training (robustness to a denoiser's errors: generated latents are
+never exactly on the encoder's manifold).
+
 Decoder fine-tuning (``train.freeze_encoder`` with ``init``): the encoder, and so the latent space a
 latent denoiser was trained on, stays fixed while the decoder trains on; :func:`replace_decoder`
 puts the new decoder into a latent generator without retraining its denoiser.
@@ -69,7 +73,12 @@ class MotionAEModule(L.LightningModule):
             x = torch.where(flip[:, None, None], mirror_features(x, self.skeleton), x)
         norm = self.normalizer
         xn = norm.normalize(root_to_velocity(x, self.fps))
-        rec_n, mu, logvar = self.ae(xn)
+        mu, logvar = self.ae.encode_dist(xn)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
+        sigma = float(self.cfg.get("train", {}).get("latent_noise", 0.0))
+        if augment and sigma > 0:  # decoder robustness to the denoiser's errors: noise in units of the latents' spread
+            z = z + sigma * mu.detach().std(dim=(0, 1), keepdim=True) * torch.randn_like(mu)
+        rec_n = self.ae.decode(z)
         rec = root_from_velocity(norm.denormalize(rec_n), self.fps)
         jp, jt = decode(rec, self.skeleton)["joints"], decode(x, self.skeleton)["joints"]
         vp, vt = (jp[:, 1:] - jp[:, :-1]) * self.fps, (jt[:, 1:] - jt[:, :-1]) * self.fps
