@@ -4,7 +4,9 @@ tests/data/behaviour_ref.npz was written by ``python benchmarks/behaviour_finger
 tree before the rooms were rebuilt (see docs/ARCHITECTURE.md). On the platform it was recorded on
 (same CPU instruction set, torch and numpy) the outputs must be bit-identical (same sha256); on
 any other CPU/BLAS float rounding differs, so the arrays must agree within 1 mm / 1 px / 1e-3 rad.
-An intended change of one model (repair_smpl24: the issue-13 body-frame model shipped on 2026-12-03)
+An intended change of one model (2026-12-03: repair_smpl24, the issue-13 body-frame model; dance3d, the
+default generator, now dance3d-latent with its fine-tuned decoder, and so both repair entries, whose
+input is that dance)
 is re-recorded alone with ``--update NAME``, which stores that entry's own platform.
 """
 from __future__ import annotations

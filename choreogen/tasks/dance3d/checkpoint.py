@@ -23,7 +23,7 @@ from ...motion.representation import Normalizer
 from .config import GeneratorConfig
 
 TASK = "dance3d"
-DEFAULT = "dance3d"
+DEFAULT = "dance3d-latent"
 
 
 @dataclass

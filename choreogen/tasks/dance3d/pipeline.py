@@ -29,7 +29,7 @@ MIN_SONG_SECONDS = 1.0
 
 
 def default_checkpoint() -> str | Path:
-    """``$CHOREOGEN_MODEL`` if set, else the bundled "dance3d" model."""
+    """``$CHOREOGEN_MODEL`` if set, else the bundled default model (``DEFAULT``: "dance3d-latent")."""
     return os.environ.get("CHOREOGEN_MODEL") or DEFAULT
 
 
@@ -112,7 +112,7 @@ class SamplingOptions:
 class Dance3DPipeline:
     """Song -> dance with one loaded generator (diffusers-style: load once, call many times).
 
-        pipe = Dance3DPipeline.from_pretrained()            # bundled "dance3d", or a path
+        pipe = Dance3DPipeline.from_pretrained()            # bundled default, or a name/path
         result = pipe("song.mp3", genre="waltz", seconds=30, seed=0)
         result.motion                                        # canonical 30 fps Motion (SMPL-24)
 

@@ -126,8 +126,9 @@ class M2PEncModule(L.LightningModule):
 
 def make_exporter(path: str | Path, info: dict, stats: dict, half: bool = False, also: str | Path | None = None):
     """Export function for :func:`fit`: writes the EMA model as a posevideo.m2penc envelope."""
-    def export(trainer, module):
-        inf = dict(info, steps=int(trainer.global_step))
+    def export(trainer, module):  # steps count the init model's too (finetune_steps: this run's)
+        inf = dict(info, steps=int(trainer.global_step) + int(info.get("init_steps", 0)),
+                   finetune_steps=int(trainer.global_step))
         enc = M.M2PEncModel(module.ema.module, stats, inf)
         M.save(enc, path)
         if also is not None:
@@ -147,8 +148,10 @@ def train_m2penc(data_dir: str | Path, out_dir: str | Path, steps: int = 4000, m
     stats = music_stats(tr)
     cfg = model_cfg or M2PEncConfig(music_dim=tr.music.shape[1], n_genres=len(genres) + 1).to_dict()
     module = M2PEncModule(cfg, total_steps=steps, energy_w=energy_w, lr=lr)
+    init_steps = 0
     if init is not None:
         enc = M.load(init)
+        init_steps = int(enc.info.get("steps", 0))
         module.model.load_state_dict(enc.model.state_dict())
         module.ema.module.load_state_dict(enc.model.state_dict())
     dl = torch.utils.data.DataLoader(WindowSet(tr, genres, stats, window, n=batch * 500), batch_size=batch)
@@ -156,7 +159,7 @@ def train_m2penc(data_dir: str | Path, out_dir: str | Path, steps: int = 4000, m
                                                genre_drop=0.0, fixed=True), batch_size=batch)
     info = {"fps": sdgpip.FPS, "canon": sdgpip.CANON, "px_per_m": sdgpip.PX_PER_M, "floor_y": sdgpip.FLOOR_Y,
             "music_kind": sdgpip.MUSIC_KIND, "genres": genres, "window": window, "energy_w": energy_w,
-            "init": str(init) if init is not None else None,
+            "init": str(init) if init is not None else None, "init_steps": init_steps,
             "data": {"train_sequences": len(tr.names), "train_minutes": round(len(tr.keypoints) / sdgpip.FPS / 60, 1),
                      "sources": sorted({str(s) for s in tr.sources})}}
     run = RunConfig(**dict(dict(max_steps=steps, ckpt_every=250, val_every=500, limit_val_batches=8, log_every=25,
