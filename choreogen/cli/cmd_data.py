@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Output folder: train.npz, val.npz."),
         music: Optional[Path] = typer.Option(None, help="Extra songs for the teacher: MUSIC/*/*/song.ogg."),
         rates: str = typer.Option("0.87,1.0,1.15", help="Playback rates of the real train captures, comma-separated."),
-        model: Optional[str] = typer.Option(None, help="Teacher 3D generator (default: the bundled dance3d)."),
+        model: Optional[str] = typer.Option(None, help="Teacher 3D generator (default: the bundled default, dance3d-latent; the shipped M2PEnc used dance3d)."),
         max_songs: Optional[int] = typer.Option(None, help="Only the first N songs of each split (quick runs)."),
     ) -> None:
         """M2PEnc's synthetic pose set (SDGPip): the teacher's dances + real captures as canonical 2D

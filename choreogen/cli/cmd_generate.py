@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         guidance: Optional[float] = typer.Option(None, help="Classifier-free guidance weight (1 = off; default: the model's)."),
         batch: Optional[int] = typer.Option(None, help="Windows denoised together (default: all; lower bounds memory)."),
         eta: Optional[float] = typer.Option(None, help="DDIM stochasticity 0..1 (default: the model's)."),
-        model: str = typer.Option("default", "--model", help="'default', 'dance3d-latent', 'skeleton2d', 'skeleton3d' or a checkpoint path."),
+        model: str = typer.Option("default", "--model", help="'default' (dance3d-latent), 'dance3d', 'skeleton2d', 'skeleton3d' or a checkpoint path."),
         device: str = typer.Option("cpu", help="cpu, cuda, cuda:N or mps."),
         skeleton: Optional[str] = typer.Option(None, help="Skeleton the dance must have: smpl24 or smplh52 (body + hands; "
                                                "needs a 52-joint --model). Default: the model's."),

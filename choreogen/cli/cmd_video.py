@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         prompt: Optional[str] = typer.Option(None, help="Free English description of the dance (instead of --genre)."),
         motion: Optional[Path] = typer.Option(None, help="Drive the photo with this dance (npz/bvh/pkl/...)."),
         keypoints: Optional[Path] = typer.Option(None, help="Drive the photo with a 2D keypoint file (coco17/mediapipe33)."),
-        model: Optional[str] = typer.Option(None, "--model", help="Dance model for generation (default: bundled dance3d; "
+        model: Optional[str] = typer.Option(None, "--model", help="Dance model for generation (default: the bundled default, dance3d-latent; "
                                             "--method flow: bundled flow-video)."),
         method: str = typer.Option("pose", help="pose (3D dance -> skeleton -> geometric animator) or flow "
                                    "(latent optical flows from photo + music, no keypoints)."),

@@ -6,7 +6,8 @@ maps are rendered from them on the fly while training (:mod:`choreogen.video.gui
 set of an hour of dance is a few MB.
 
 Sources (one sequence each):
-* ``teacher``: the default 3D generator (``dance3d``, seed 0, the song's genre) dancing each song;
+* ``teacher``: the default 3D generator (``dance3d-latent`` since 2026-12-03; the shipped M2PEnc was trained on
+  ``dance3d``, the default then; seed 0, the song's genre) dancing each song;
 * ``capture``: real Tang2018 captures with their music, also played ``rates`` times as fast (music
   time-stretched with the pitch kept, the dance resampled by the same factor), so the data can
   show that faster music is danced faster.
