@@ -94,7 +94,7 @@ def reference_bpm(bpms) -> float:
     return float(fold_bpm(2.0 ** m, 60.0 * math.sqrt(2)))
 
 
-def stretch(y: np.ndarray, sr: int, rate: float, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
+def stretch(y: np.ndarray, sr: int, rate: float, n_fft: int = 2048, hop: int = 512, block: int = 1024) -> np.ndarray:
     """Time-stretch mono samples ``y`` (N,) by playback rate ``rate`` with the pitch kept; returns
     round(N / rate) samples. rate > 1 = faster. A phase vocoder (Flanagan & Golden 1966; Laroche &
     Dolson 1999: magnitudes interpolated between analysis frames, phases advanced by each bin's measured
@@ -107,24 +107,33 @@ def stretch(y: np.ndarray, sr: int, rate: float, n_fft: int = 2048, hop: int = 5
     win = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
     x = np.pad(y, (n_fft // 2, n_fft // 2 + hop))  # zeros: a reflected edge frame is not phase-coherent
     fr = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
-    Z = np.fft.rfft((fr * win).astype(np.float64), axis=1).T  # (F, T) complex128: phases accumulate in float64
-    Zp = np.pad(Z, ((0, 0), (0, 2)))
-    steps = np.arange(0, Z.shape[1], float(rate))
-    omega = 2 * np.pi * hop * np.arange(Z.shape[0]) / n_fft
-    mag, ang = np.abs(Zp), np.angle(Zp)
-    phase = ang[:, 0].copy()
-    out = np.empty((Z.shape[0], len(steps)), np.complex64)
-    for t, s in enumerate(steps):
-        i = int(s)
-        f = s - i
-        out[:, t] = ((1 - f) * mag[:, i] + f * mag[:, i + 1]) * np.exp(1j * phase)
-        d = ang[:, i + 1] - ang[:, i] - omega
-        phase += omega + d - 2 * np.pi * np.round(d / (2 * np.pi))
-    frames = np.fft.irfft(out.T, n=n_fft, axis=1).astype(np.float32) * win  # weighted overlap-add
+    T, F = fr.shape[0], n_fft // 2 + 1
+    steps = np.arange(0, T, float(rate))
+    omega = 2 * np.pi * hop * np.arange(F) / n_fft
     n = n_fft + hop * (len(steps) - 1)
     z, norm = np.zeros(n, np.float32), np.zeros(n, np.float32)
-    for t in range(len(steps)):
-        z[t * hop:t * hop + n_fft] += frames[t]
-        norm[t * hop:t * hop + n_fft] += win ** 2
+    phase = None
+    # blocks of analysis frames, so memory stays O(block) for any song length (a 10-minute song's whole
+    # complex128 STFT alone is ~0.4 GB); per-frame FFTs make the result identical to one pass
+    for b0 in range(0, T, block):
+        b1 = min(T, b0 + block)
+        sel = np.flatnonzero((steps >= b0) & (steps < b1))
+        Z = np.fft.rfft((fr[b0:b1 + 1] * win).astype(np.float64), axis=1).T  # (F, <= block + 1): float64 phases
+        Z = np.pad(Z, ((0, 0), (0, b1 + 1 - b0 - Z.shape[1])))  # the frame after the last is silence
+        mag, ang = np.abs(Z), np.angle(Z)
+        if phase is None:
+            phase = ang[:, 0].copy()
+        out = np.empty((F, len(sel)), np.complex64)
+        for k, t in enumerate(sel):
+            s_ = steps[t]
+            i = int(s_) - b0
+            f = s_ - int(s_)
+            out[:, k] = ((1 - f) * mag[:, i] + f * mag[:, i + 1]) * np.exp(1j * phase)
+            d = ang[:, i + 1] - ang[:, i] - omega
+            phase += omega + d - 2 * np.pi * np.round(d / (2 * np.pi))
+        frames = np.fft.irfft(out.T, n=n_fft, axis=1).astype(np.float32) * win  # weighted overlap-add
+        for k, t in enumerate(sel):
+            z[t * hop:t * hop + n_fft] += frames[k]
+            norm[t * hop:t * hop + n_fft] += win ** 2
     z = (z / np.maximum(norm, 1e-3))[n_fft // 2:]
     return np.pad(z, (0, max(0, n_out - len(z))))[:n_out]
