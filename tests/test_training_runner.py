@@ -68,3 +68,13 @@ def test_bundled_name_of_another_task_is_refused():
 
     with pytest.raises(ConfigError, match="not a dance3d model"):
         load_generator("repair-smpl24")
+
+
+def test_time_budget_is_per_invocation():
+    """A resumed run gets its whole --minutes budget again: the budget callback ignores the elapsed time
+    stored in last.ckpt (Lightning's own max_time restores it, and the resumed run stopped at once)."""
+    from choreogen.training.runner import _Budget
+
+    b = _Budget(duration={"minutes": 30.0}, interval="step")
+    b.load_state_dict({"time_elapsed": {"train": 45 * 60.0, "sanity_check": 0.0, "validate": 0.0}})
+    assert b._offset == 0 and b.time_remaining() > 29 * 60

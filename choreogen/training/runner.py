@@ -11,8 +11,8 @@ path)`` function that writes its checkpoint envelope; :func:`fit` does the rest:
   ``torch.load(weights_only=True)`` (no code runs); killing a run loses at most ``ckpt_every`` steps;
 * periodic validation (``val_every`` steps, ``limit_val_batches``) logged to ``OUT/logs`` (CSV);
 * export of the model every ``ckpt_every`` steps and at the end (rank 0 only);
-* an optional wall-clock budget (``max_minutes``), after which the state is saved and the model
-  exported as at any other stop.
+* an optional wall-clock budget (``max_minutes``) *per invocation* (a resumed run gets the whole
+  budget again), after which the state is saved and the model exported as at any other stop.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import Callable
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, Timer
 
 ExportFn = Callable[[L.Trainer, L.LightningModule], None]
 
@@ -94,6 +94,14 @@ class _Export(Callback):
         self._do(trainer, module)
 
 
+class _Budget(Timer):
+    """Lightning's Timer for this invocation only: Trainer(max_time=...) restores the elapsed time of the
+    earlier runs from the checkpoint, so "the same command again resumes" would stop at once."""
+
+    def load_state_dict(self, state_dict) -> None:
+        self._offset = 0
+
+
 class _SetEpoch(Callback):
     """Datasets with ``set_epoch(epoch)`` draw new random windows/damage each epoch."""
 
@@ -119,12 +127,13 @@ def fit(module: L.LightningModule, train_loader, val_loader, out_dir: str | Path
     ]
     if export is not None:
         callbacks.append(_Export(export, run.ckpt_every))
+    if run.max_minutes:
+        callbacks.append(_Budget(duration={"minutes": run.max_minutes}, interval="step", verbose=True))
     has_val = val_loader is not None and run.val_every is not None and run.limit_val_batches != 0
     n_train = len(train_loader) if hasattr(train_loader, "__len__") else run.max_steps
     trainer = L.Trainer(
         accelerator=run.accelerator, devices=run.devices, strategy=run.strategy, num_nodes=run.num_nodes,
         precision=run.precision, max_steps=run.max_steps,
-        max_time={"minutes": run.max_minutes} if run.max_minutes else None,
         gradient_clip_val=run.grad_clip if module.automatic_optimization else None,
         val_check_interval=min(run.val_every, max(1, n_train)) if has_val else None,
         check_val_every_n_epoch=None if has_val else 1,
