@@ -78,3 +78,21 @@ def test_time_budget_is_per_invocation():
     b = _Budget(duration={"minutes": 30.0}, interval="step")
     b.load_state_dict({"time_elapsed": {"train": 45 * 60.0, "sanity_check": 0.0, "validate": 0.0}})
     assert b._offset == 0 and b.time_remaining() > 29 * 60
+
+
+def test_epoch_dataset_draws_per_epoch_unless_fixed():
+    from choreogen.training.runner import EpochDataset
+
+    class D(EpochDataset):
+        def __init__(self, fixed):
+            self.n, self.seed, self.fixed = 3, 7, fixed
+
+        def __getitem__(self, i):
+            return float(self.rng(i).random())
+
+    for fixed in (False, True):
+        d = D(fixed)
+        a = [d[i] for i in range(len(d))]
+        assert a == [d[i] for i in range(3)] and len(set(a)) == 3  # reproducible, items differ
+        d.set_epoch(1)
+        assert ([d[i] for i in range(3)] == a) == fixed  # a new draw each epoch, the same when fixed

@@ -102,6 +102,29 @@ class _Budget(Timer):
         self._offset = 0
 
 
+class EpochDataset(torch.utils.data.Dataset):
+    """Base of the randomly drawn training sets: ``n`` items per epoch, item ``i`` of epoch ``e`` drawn
+    with :meth:`rng` = ``default_rng((seed, e, i))`` (``fixed``: the same items every epoch, for
+    validation). :func:`fit` calls :meth:`set_epoch` at every epoch start. Subclasses set ``n``,
+    ``seed`` and ``fixed`` and implement ``__getitem__``."""
+
+    n: int = 0
+    seed: int = 0
+    fixed: bool = False
+    epoch: int = 0
+
+    def set_epoch(self, e: int) -> None:
+        self.epoch = e
+
+    def __len__(self) -> int:
+        return self.n
+
+    def rng(self, i: int):
+        import numpy as np
+
+        return np.random.default_rng((self.seed, 0 if self.fixed else self.epoch, i))
+
+
 class _SetEpoch(Callback):
     """Datasets with ``set_epoch(epoch)`` draw new random windows/damage each epoch."""
 

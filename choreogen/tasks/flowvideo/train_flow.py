@@ -18,7 +18,7 @@ import torch
 
 from ...diffusion.schedule import NoiseSchedule
 from ...models.flow_unet import FlowUNet, FlowUNetConfig
-from ...training.runner import RunConfig, adamw_warmup_cosine, fit, make_ema
+from ...training.runner import EpochDataset, RunConfig, adamw_warmup_cosine, fit, make_ema
 from .checkpoint import FlowGen, load_lfae
 from .data import FPS, MUSIC_KIND, load_split
 
@@ -62,22 +62,15 @@ def mirror(a: torch.Tensor) -> torch.Tensor:
     return a
 
 
-class FlowWindows(torch.utils.data.Dataset):
+class FlowWindows(EpochDataset):
     """Random 40-frame windows: {"x0" (N, 3, h, w), "ref" (C, h, w), "music" (N, Dm)}, normalised."""
 
     def __init__(self, data: dict, stats: dict, n: int, seed: int = 0, fixed: bool = False, window: int = WINDOW):
         self.d, self.s, self.n, self.seed, self.fixed, self.window = data, stats, n, seed, fixed, window
         self.keep = [i for i, f in enumerate(data["flows"]) if len(f) >= window]
-        self.epoch = 0
-
-    def set_epoch(self, e: int) -> None:
-        self.epoch = e
-
-    def __len__(self) -> int:
-        return self.n
 
     def __getitem__(self, i):
-        rng = np.random.default_rng((self.seed, 0 if self.fixed else self.epoch, i))
+        rng = self.rng(i)
         c = self.keep[int(rng.integers(len(self.keep)))]
         fl = self.d["flows"][c]
         s = int(rng.integers(len(fl) - self.window + 1))

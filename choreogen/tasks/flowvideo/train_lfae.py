@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as F
 
 from ...models.flow_ae import LatentFlowAE, LFAEConfig, base_grid, ssim_map
-from ...training.runner import RunConfig, adamw_warmup_cosine, fit
+from ...training.runner import EpochDataset, RunConfig, adamw_warmup_cosine, fit
 from .data import Split, load_split
 
 
-class PairSet(torch.utils.data.Dataset):
+class PairSet(EpochDataset):
     """Random (ref, drv) pairs: dicts of (3, 64, 64) float32 in [0, 1]; ``n`` pairs per epoch."""
 
     def __init__(self, splits: list[tuple[Split, float]], n: int = 4000, seed: int = 0, photo_p: float = 0.3,
@@ -32,16 +32,9 @@ class PairSet(torch.utils.data.Dataset):
         self.splits, self.n, self.seed, self.photo_p, self.flip, self.fixed = splits, n, seed, photo_p, flip, fixed
         w = np.array([s[1] for s in splits], np.float64)
         self.w = w / w.sum()
-        self.epoch = 0
-
-    def set_epoch(self, e: int) -> None:
-        self.epoch = e
-
-    def __len__(self) -> int:
-        return self.n
 
     def __getitem__(self, i):
-        rng = np.random.default_rng((self.seed, 0 if self.fixed else self.epoch, i))
+        rng = self.rng(i)
         sp = self.splits[int(rng.choice(len(self.splits), p=self.w))][0]
         c = int(rng.integers(len(sp.clips)))
         clip = sp.clip(c)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ...models.m2penc import M2PEnc, M2PEncConfig, decode_keypoints, integral_keypoints
-from ...training.runner import RunConfig, adamw_warmup_cosine, fit, make_ema
+from ...training.runner import EpochDataset, RunConfig, adamw_warmup_cosine, fit, make_ema
 from ...video.guidance import render_torch
 from . import m2penc as M
 from . import sdgpip
@@ -38,7 +38,7 @@ def genre_vocab(sets: list[sdgpip.PoseSet]) -> list[str]:
     return sorted({str(g) for s in sets for g in s.genres if str(g)})
 
 
-class WindowSet(torch.utils.data.Dataset):
+class WindowSet(EpochDataset):
     """Random windows: dict music (N, Dm) standardised, genre () long, keypoints (N, 17, 2) canonical px."""
 
     def __init__(self, ps: sdgpip.PoseSet, genres: list[str], stats: dict, window: int = 48, n: int = 4000,
@@ -49,16 +49,9 @@ class WindowSet(torch.utils.data.Dataset):
         lens = np.maximum(ps.seqs[:, 1] - window, 0).astype(np.float64) + 1
         self.p = lens / lens.sum()
         self.mean, self.std = stats["music_mean"].numpy(), stats["music_std"].numpy()
-        self.epoch = 0
-
-    def set_epoch(self, e: int) -> None:
-        self.epoch = e
-
-    def __len__(self) -> int:
-        return self.n
 
     def __getitem__(self, i):
-        rng = np.random.default_rng((self.seed, 0 if self.fixed else self.epoch, i))
+        rng = self.rng(i)
         q = int(rng.choice(len(self.p), p=self.p))
         k, m = self.ps.sequence(q)
         s = int(rng.integers(0, max(1, len(k) - self.window) + 1))

@@ -27,13 +27,13 @@ import torch
 
 from ...models.flow_ae import ssim_map
 from ...models.refiner import Refiner, RefinerConfig, compose, near_body
-from ...training.runner import RunConfig, adamw_warmup_cosine, fit, make_ema
+from ...training.runner import EpochDataset, RunConfig, adamw_warmup_cosine, fit, make_ema
 from ...video.refined_animator import refiner_inputs, save_refiner
 
 FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
 
 
-class PairData(torch.utils.data.Dataset):
+class PairData(EpochDataset):
     """Pairs of an npz from refiner_prepare.py: dicts of float32 tensors warp/target/ref (3, R, R),
     alpha/target_mask/ref_mask (1, R, R) in [0, 1], keypoints (17, 2) px of ``frame``, confidence (17,).
     ``n`` random pairs per epoch (``fixed``: the same ones every epoch)."""
@@ -43,16 +43,10 @@ class PairData(torch.utils.data.Dataset):
         self.a = {k: d[k] for k in d.files}
         self.frame = float(self.a["frame"])
         self.N = len(self.a["warp"])
-        self.n, self.seed, self.flip, self.fixed, self.epoch = n or self.N, seed, flip, fixed, 0
-
-    def set_epoch(self, e: int) -> None:
-        self.epoch = e
-
-    def __len__(self) -> int:
-        return self.n
+        self.n, self.seed, self.flip, self.fixed = n or self.N, seed, flip, fixed
 
     def __getitem__(self, i):
-        rng = np.random.default_rng((self.seed, 0 if self.fixed else self.epoch, i))
+        rng = self.rng(i)
         j = int(rng.integers(self.N)) if self.n != self.N or not self.fixed else i
         a, r = self.a, int(self.a["ref_index"][j])
         img = lambda x: torch.from_numpy(np.ascontiguousarray(x).transpose(2, 0, 1).astype(np.float32) / 255)  # noqa: E731
