@@ -117,7 +117,8 @@ def test_stretch_keeps_pitch_and_loudness_and_changes_duration(rate):
 
 def test_stretch_in_blocks_equals_one_pass():
     """The phase vocoder runs over blocks of analysis frames (bounded memory for long songs); any block
-    size gives exactly the one-pass result (per-frame FFTs, one phase track)."""
+    size gives the one-pass result (per-frame FFTs, one phase track; bit-identical here, within float
+    rounding of a vectorised FFT elsewhere)."""
     import numpy as np
 
     from choreogen.audio.tempo_norm import stretch
@@ -127,4 +128,4 @@ def test_stretch_in_blocks_equals_one_pass():
         one = stretch(y, 22050, rate, block=10 ** 9)
         assert one.shape == (int(round(len(y) / rate)),)
         for block in (1, 5, 64):
-            np.testing.assert_array_equal(stretch(y, 22050, rate, block=block), one)
+            np.testing.assert_allclose(stretch(y, 22050, rate, block=block), one, rtol=0, atol=1e-5)
