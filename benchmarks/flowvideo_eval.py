@@ -1,6 +1,6 @@
 """Measurements of the latent-flow route (issue 16), results in docs/VIDEO.md.
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/flowvideo_eval.py [--only recon,heldout,align,length,music,speed]
+    PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/flowvideo_eval.py [--only recon,heldout,align,length,music,tempo,speed]
         [--data data_prepared/flowvideo] [--shared ../shared/data] [--out out/flowvideo_eval]
 
 * recon   LFAE reconstruction of held-out frames (64x64): the real held-out clip (musepose/dance.mp4,
@@ -17,6 +17,12 @@
           motion and person-detection rate (does quality hold when videos get longer?).
 * music   the same photo with two songs, and one song time-stretched 0.8x / 1.25x (ffmpeg atempo):
           the dominant period of the generated motion (autocorrelation of the latent-flow speed).
+* tempo   the 9 val Tang2018 songs (30 s from 5 s in) time-stretched 0.8x / 1.25x (librosa phase vocoder),
+          flows with tempo normalisation on and off (seed 0): mean flow speed ratio fast / slow and the
+          spectral time-scale of the flow motion (``choreogen.eval.rhythm.spectral_scale`` on the flow
+          field as 256 moving points); a video that follows the tempo gives 1.5625 for both; and
+          ``mapped_over_same``: how far the 1.25x video's flows at frame k are from the 0.8x video's at
+          1.5625 k, over their distance at frame k (< 1: the fast video is the slow one played faster).
 * speed   ``choreogen video --method flow`` as a subprocess, 4 s at 128x128; peak RSS for a 3-minute song.
 """
 from __future__ import annotations
@@ -268,6 +274,75 @@ def music(a, res):
     res["music"] = rows
 
 
+def tempo(a, res):
+    from choreogen.audio import load_audio
+    from choreogen.data.splitting import fixed_split
+    from choreogen.eval.rhythm import spectral_scale, stretch_audio
+    from choreogen.video.reference import analyse_photo
+
+    from choreogen.tasks.flowvideo.pipeline import _down
+
+    flow, _ = pipes()
+    if a.tempo_ref:
+        flow.gen.info["tempo_ref"] = a.tempo_ref
+    sh = Path(a.shared)
+    z, _ = flow.encode_photo(_down(analyse_photo(sh / CHAMP, 256).image, 64))
+    rows, ratios = {}, {True: [], False: []}
+    scales = {True: [], False: []}
+    mos = {True: [], False: []}
+    from choreogen.video.flowrender import interpolate_time
+
+    def points(f):  # (T, 3, h, w) flows -> (T, h*w, 3) "positions" of the warp (normalised units)
+        f = np.asarray(f)[:, :2]
+        return np.concatenate([f.reshape(len(f), 2, -1).transpose(0, 2, 1), np.zeros((len(f), f[0, 0].size, 1))], -1)
+
+    with tempfile.TemporaryDirectory() as td:
+        import soundfile as sf
+
+        for name in fixed_split("tang2018")["val"]:
+            y, sr = load_audio(sh / f"tang2018/{name}.mp3", sr=22050)
+            y = y[5 * sr: 35 * sr]
+            row = {}
+            for on in (True, False):
+                fl = {}
+                for r in (0.8, 1.25):
+                    wav = Path(td) / f"{name}_{r}.wav"
+                    if not wav.exists():
+                        sf.write(wav, stretch_audio(y, sr, r), sr)
+                    t = flow.flows(wav, z, seed=0, tempo_norm=on)
+                    fl[r] = t.flows.numpy()
+                    if on:
+                        row.setdefault("tempo_bpm", {})[str(r)] = t.tempo.get("tempo_bpm")
+                v = {r: float(flow_speed(fl[r]).mean()) for r in fl}
+                k = "norm" if on else "plain"
+                row[f"{k}_speed_ratio"] = round(v[1.25] / v[0.8], 3)
+                row[f"{k}_spectral_scale"] = round(spectral_scale(points(fl[0.8]), points(fl[1.25]), 10.0), 3)
+                # is the 1.25x video the 0.8x one played 1.5625x as fast? error at the tempo-mapped frame
+                # (fast k <-> slow 1.5625 k) over the error at the same frame, both relative to the flows' variation
+                a_, b_ = fl[0.8], fl[1.25]
+                scale = np.abs(a_ - a_.mean(0)).mean()
+                n = len(b_)
+                mapped = np.abs(b_ - interpolate_time(a_, 1.0, 1.0 / 1.5625, n)).mean() / scale
+                same = np.abs(b_ - a_[:n]).mean() / scale
+                row[f"{k}_mapped_over_same"] = round(float(mapped / same), 3)
+                mos[on].append(row[f"{k}_mapped_over_same"])
+                ratios[on].append(row[f"{k}_speed_ratio"])
+                scales[on].append(row[f"{k}_spectral_scale"])
+            rows[name] = row
+            print(name, row, flush=True)
+    summ = {}
+    for on in (True, False):
+        k = "norm" if on else "plain"
+        sc = np.array(scales[on])
+        summ[k] = {"speed_ratio_median": round(float(np.median(ratios[on])), 3),
+                   "spectral_scale_median": round(float(np.median(sc)), 3),
+                   "spectral_within_15pct": int((np.abs(sc / 1.5625 - 1) <= 0.15).sum()), "songs": len(sc),
+                   "mapped_over_same_median": round(float(np.median(mos[on])), 3),
+                   "mapped_better": int((np.array(mos[on]) < 0.9).sum())}
+    res["tempo"] = {"rows": rows, "summary": summ, "expected": 1.5625}
+    print(summ, flush=True)
+
+
 def speed(a, res):
     import resource  # noqa: F401
 
@@ -300,10 +375,11 @@ def speed(a, res):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="recon,heldout,align,length,music,speed")
+    ap.add_argument("--only", default="recon,heldout,align,length,music,tempo,speed")
     ap.add_argument("--data", default="data_prepared/flowvideo")
     ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--out", default="out/flowvideo_eval")
+    ap.add_argument("--tempo-ref", type=float, default=None, help="tempo: reference BPM to try (default: the model's)")
     a = ap.parse_args()
     Path(a.out).mkdir(parents=True, exist_ok=True)
     res = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",

@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the config's)")
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--judge", type=Path, default=Path("runs/genre_judge.safetensors"))
     ap.add_argument("--out", type=Path, default=Path("runs/mtl"))
@@ -75,7 +76,7 @@ def main() -> None:
     for strat in a.strategies.split(","):
         for seed in (int(s) for s in a.seeds.split(",")):
             tc = replace(base.train, loss_strategy=strat, loss_weights=dict(WEIGHTS), seed=seed, max_steps=a.steps,
-                         batch_size=a.batch, warmup_steps=min(300, a.steps // 10), val_every=max(1, a.steps),
+                         batch_size=a.batch, warmup_steps=min(300, a.steps // 10), lr=a.lr or base.train.lr, val_every=max(1, a.steps),
                          ckpt_every=max(1, a.steps), precision=a.precision, min_snr_gamma=5.0, mirror_prob=0.5)
             out = a.out / f"{strat}_s{seed}"
             t1 = time.perf_counter()
@@ -90,7 +91,7 @@ def main() -> None:
         rows = [v for k, v in runs.items() if k.startswith(strat + "/")]
         table[strat] = {k: [round(float(np.mean([r[k] for r in rows])), 4), round(float(np.std([r[k] for r in rows])), 4)]
                         for k in rows[0] if k != "train_s"}
-    res = {"steps": a.steps, "seeds": a.seeds, "init": a.init, "weights": WEIGHTS, "seconds": a.seconds,
+    res = {"steps": a.steps, "lr": a.lr or base.train.lr, "batch": a.batch, "seeds": a.seeds, "init": a.init, "weights": WEIGHTS, "seconds": a.seconds,
            "table_mean_std": table, "runs": runs, "date": datetime.date.today().isoformat(),
            "wall_s": round(time.perf_counter() - t0, 1)}
     a.json.parent.mkdir(parents=True, exist_ok=True)

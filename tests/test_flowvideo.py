@@ -185,3 +185,75 @@ def test_bundled_models_load_and_animate():
     assert f.shape == (20, 3, 16, 16) and torch.isfinite(f).all()
     assert 0.0 <= float(f[:, 2].min()) and float(f[:, 2].max()) <= 1.0
     assert float(f[:, :2].abs().mean()) < 0.5  # flows stay within the image (normalised units)
+
+
+def _click_song(path, bpm, beats=16, sr=22050):
+    """A click track of ``beats`` beats at ``bpm`` (accented downbeat every 4): the same piece at any tempo."""
+    import soundfile as sf
+
+    period = 60.0 / bpm
+    y = np.zeros(int(beats * period * sr) + sr // 4, np.float32)
+    t = np.arange(int(0.06 * sr)) / sr
+    for b in range(beats):
+        f, a = (880.0, 1.0) if b % 4 == 0 else (1320.0, 0.5)
+        s = int(b * period * sr)
+        y[s:s + len(t)] += a * np.sin(2 * np.pi * f * t) * np.exp(-t / 0.015)
+    sf.write(path, y, sr)
+    return path
+
+
+def test_tempo_normalisation_plays_a_faster_song_faster(tmp_path):
+    """With a reference tempo the same piece at 80 and 125 BPM is generated at the reference tempo (the same
+    number of sampled frames, nearly the same flows) and played back at its own: 125/80 = 1.5625x as fast."""
+    gen = tiny_gen()
+    gen.info["tempo_ref"] = 100.0
+    pipe = FlowVideoPipeline(tiny_lfae(), gen)
+    z = torch.zeros(4, 16, 16)
+    slow = pipe.flows(_click_song(tmp_path / "slow.wav", 80.0), z, seed=3, steps=3)
+    fast = pipe.flows(_click_song(tmp_path / "fast.wav", 125.0), z, seed=3, steps=3)
+    assert slow.tempo["tempo_bpm"] == pytest.approx(80.0, rel=0.03) and fast.tempo["tempo_bpm"] == pytest.approx(125.0, rel=0.03)
+    assert slow.tempo["tempo_rate"] == pytest.approx(1.25, rel=0.03) and fast.tempo["tempo_rate"] == pytest.approx(0.8, rel=0.03)
+    assert len(slow.flows) == pytest.approx(122, abs=2) and len(fast.flows) == pytest.approx(79, abs=2)  # the songs' 10 fps
+    assert abs(len(slow.sampled) - len(fast.sampled)) <= 1  # both generated at 100 BPM
+    n = min(len(slow.sampled), len(fast.sampled))
+    d = (slow.sampled[:n] - fast.sampled[:n]).abs().mean() / slow.sampled[:n].std()
+    assert d < 0.2, d
+    # played back at the song's own time: the sampled flows re-timed by 10 / rate frames per second
+    assert np.allclose(fast.flows.numpy(), fr.interpolate_time(fast.sampled.numpy(), 10.0 / fast.tempo["tempo_rate"], 10.0,
+                                                               len(fast.flows)))
+    plain = pipe.flows(tmp_path / "fast.wav", z, seed=3, steps=3, tempo_norm=False)
+    assert plain.tempo == {} and len(plain.sampled) == len(plain.flows) == len(fast.flows)
+    with pytest.raises(ConfigError, match="precomputed"):
+        pipe.flows(tmp_path / "fast.wav", z, music=np.zeros((40, 40), np.float32), tempo_norm=True)
+    del gen.info["tempo_ref"]
+    with pytest.raises(ConfigError, match="reference tempo"):
+        pipe.flows(tmp_path / "fast.wav", z, tempo_norm=True)
+
+
+def test_bundled_flow_model_moves_faster_to_a_faster_song(tmp_path):
+    """The bundled model with tempo normalisation: the 125 BPM version's flows at frame k are the 80 BPM
+    version's at ~1.5 k (closer than at k), and the flow speed rises with the tempo (without it: ~1x)."""
+    from choreogen.checkpoints import BUNDLED
+    from choreogen.tasks.flowvideo.checkpoint import load_flowgen, load_lfae
+    from choreogen.tasks.flowvideo.pipeline import _down
+
+    if not (BUNDLED["flow-lfae"].path.is_file() and BUNDLED["flow-video"].path.is_file()):
+        pytest.skip("bundled flow models not present")
+    g0 = load_flowgen(None)
+    assert g0.info.get("tempo_ref")
+    pipe = FlowVideoPipeline(load_lfae(None)[0], ck.FlowGen(g0.model, g0.stats, dict(g0.info, tempo_ref=100.0)))
+    z, _ = pipe.encode_photo(_down(stick_reference().image, 64))
+    slow = pipe.flows(_click_song(tmp_path / "slow.wav", 80.0), z, seed=3, steps=5)
+    fast = pipe.flows(_click_song(tmp_path / "fast.wav", 125.0), z, seed=3, steps=5)
+    n = len(fast.flows)
+    s_ = slow.flows.numpy()
+    scale = np.abs(s_ - s_.mean(0)).mean()  # the flows' variation over time
+    at = fr.interpolate_time(s_, 1.0, fast.tempo["tempo_rate"] / slow.tempo["tempo_rate"], n)
+    err = float(np.abs(fast.flows.numpy() - at).mean() / scale)
+    err_same = float(np.abs(fast.flows.numpy() - s_[:n]).mean() / scale)
+    assert err < 0.6 * err_same, (err, err_same)
+
+    def speed(f):
+        return float(f[:, :2].diff(dim=0).abs().mean())
+
+    assert 1.25 < speed(fast.flows) / speed(slow.flows) < 1.9

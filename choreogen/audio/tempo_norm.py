@@ -81,6 +81,16 @@ def canonical_rate(bpm: float, ref: float) -> float:
     return float(ref / fold_bpm(bpm, ref))
 
 
+def direct_rate(bpm: float, ref: float, max_rate: float = 3.0) -> float:
+    """Playback rate ``ref / bpm`` without octave folding, clipped to [1 / max_rate, max_rate]; 1 if ``bpm``
+    is unknown. For a model without genres (one reference for all songs): a song played 0.8x and 1.25x
+    then always lands on the same reference tempo, where :func:`canonical_rate`'s folding can split the
+    two versions of a song near an octave border between two octaves."""
+    if not (math.isfinite(bpm) and bpm > 0):
+        return 1.0
+    return float(np.clip(ref / bpm, 1.0 / max_rate, max_rate))
+
+
 def reference_bpm(bpms) -> float:
     """Reference tempo of a set of songs: their circular mean on the log2 (octave) circle, in [60, 120) BPM.
 

@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
         num_nodes: int = typer.Option(1, help="Nodes (multi-node DDP)."),
         precision: Optional[str] = typer.Option(None, help="e.g. bf16-mixed on GPU."),
         resume: bool = typer.Option(False, help="Continue from OUT/last.ckpt."),
-        init: Optional[Path] = typer.Option(None, help="Start from an exported generator's weights (e.g. the bundled model)."),
+        init: Optional[str] = typer.Option(None, help="Start from an exported generator's weights: a file or a bundled "
+                                                      "name (e.g. dance3d-latent)."),
         seed: Optional[int] = typer.Option(None, help="Random seed."),
         ae: Optional[Path] = typer.Option(None, help="Train a latent generator: diffusion over the latents of this "
                                                      "motion autoencoder (from `choreogen train-ae`); with --init "

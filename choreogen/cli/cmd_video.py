@@ -36,6 +36,10 @@ def register(app: typer.Typer) -> None:
                                    "(latent optical flows from photo + music, no keypoints)."),
         steps: Optional[int] = typer.Option(None, help="--method flow: DDIM steps (default: the model's, 25)."),
         guidance: Optional[float] = typer.Option(None, help="--method flow: music guidance weight (default 2)."),
+        tempo_norm: Optional[bool] = typer.Option(None, "--tempo-norm/--no-tempo-norm",
+                                                  help="--method flow: move at the song's tempo by generating for the song "
+                                                       "stretched to the model's reference tempo (default: on when the "
+                                                       "model has one)."),
         pose_source: str = typer.Option("teacher", help="--method pose: where the generated pose comes from: teacher "
                                         "(3D generator -> projection) or m2penc (music-to-pose encoder -> 64x64 "
                                         "heatmaps -> keypoints); --model then names that model."),
@@ -61,14 +65,18 @@ def register(app: typer.Typer) -> None:
 
             fpipe = FlowVideoPipeline.from_pretrained(model)
             r = fpipe(song, image, out, seconds=seconds, seed=seed, size=size, fps=fps, steps=steps,
-                      guidance=guidance, progress=True)
+                      guidance=guidance, tempo_norm=tempo_norm, progress=True)
             t = r.timings
+            if r.tempo:
+                typer.echo(f"tempo: {r.tempo['tempo_bpm']:.1f} BPM, generated at {r.tempo['tempo_ref']:.1f} BPM "
+                           f"(x{r.tempo['tempo_rate']:.3f}) and played back at the song's tempo")
             typer.echo(f"{out}: {r.n_frames} frames {size}x{size} at {fps:g} fps in {t['total']:.1f} s "
                        f"(photo {t['reference']:.1f} s, music {t['music']:.1f} s, flows {t['flows']:.1f} s, "
                        f"video {t['decode_encode']:.1f} s)")
             return
-        if steps is not None or guidance is not None:
-            raise ConfigError("--steps and --guidance are for --method flow")
+        if steps is not None or guidance is not None or tempo_norm is not None:
+            raise ConfigError("--steps, --guidance and --tempo-norm are for --method flow (the pose route's dancer "
+                              "follows the tempo through its own model)")
         from ..api import PoseVideoPipeline
         from ..io import load_motion
 

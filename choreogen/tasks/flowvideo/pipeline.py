@@ -11,6 +11,11 @@ decoded frame elsewhere (``render="warp"``, default; sharper) or from the decode
 (``render="decoder"``, DabFusion's output) inside the warped person mask, the sharp inpainted
 background outside (``render="raw"``: the decoded frames
 only, upscaled) -> VideoWriter (temp file + rename).
+
+Tempo normalisation (``tempo_norm``, on when the model stores a reference tempo ``info["tempo_ref"]``):
+as for the 3D generator (:mod:`choreogen.audio.tempo_norm`), the song is time-stretched (pitch kept) to
+the reference tempo, the flows are generated for that, and they are played back at the song's own
+tempo (re-timed linearly), so a song played 1.25x as fast moves 1.25x as fast.
 """
 from __future__ import annotations
 
@@ -44,6 +49,20 @@ class FlowVideoResult:
     frames: list | None = None
     path: Path | None = None
     timings: dict = field(default_factory=dict)
+    tempo: dict = field(default_factory=dict)  # tempo_bpm, tempo_ref, tempo_rate when normalised
+
+
+@dataclass
+class FlowTrack:
+    """flows (T, 3, h, w) at the model's fps in the song's time; sampled (T_c, 3, h, w): as generated, at
+    ``sampled_fps`` frames per second of the song's time (model fps / tempo_rate); tempo info; music_s: seconds
+    spent on the music features."""
+
+    flows: torch.Tensor
+    sampled: torch.Tensor
+    sampled_fps: float
+    tempo: dict
+    music_s: float
 
 
 class FlowVideoPipeline:
@@ -68,15 +87,65 @@ class FlowVideoPipeline:
         with torch.no_grad():
             return self.lfae.encoder(x)[0], x[0]
 
-    def music(self, song, seconds: float | None = None) -> np.ndarray:
-        """(T, Dm) features of the song at the model's fps, cut to ``seconds``."""
+    def music(self, song, seconds: float | None = None, tempo_norm: bool | None = None) -> tuple[np.ndarray, dict]:
+        """(T_c, Dm) features of the song (cut to ``seconds``) at the model's fps, and the tempo info
+        ({} without normalisation: T_c = the song's frames; else tempo_bpm, tempo_ref, tempo_rate: the
+        features are those of the song played ``tempo_rate`` times as fast, T_c = T / rate)."""
+        from ...audio import load_audio
         from ...audio.features import music_features
+        from ...audio.tempo_norm import direct_rate, estimate_bpm, stretch
 
-        f = music_features(song, self.gen.info.get("music_kind", "fast35+rhythm"), fps=self.model_fps,
-                           min_duration=MIN_SONG_S)
+        kind = self.gen.info.get("music_kind", "fast35+rhythm")
+        ref = self.gen.info.get("tempo_ref")
+        if tempo_norm and not ref:
+            raise ConfigError("--tempo-norm needs a flow model with a reference tempo (tempo_ref in its info)")
+        if not (ref if tempo_norm is None else tempo_norm):
+            f = music_features(song, kind, fps=self.model_fps, min_duration=MIN_SONG_S)
+            return (f if seconds is None else f[: max(1, int(round(seconds * self.model_fps)))]), {}
+        y, sr = load_audio(song, min_duration=MIN_SONG_S)
         if seconds is not None:
-            f = f[: max(1, int(round(seconds * self.model_fps)))]
-        return f
+            y = y[: max(1, int(round(seconds * sr)))]
+        bpm = estimate_bpm(y, sr)
+        rate = direct_rate(bpm, float(ref))
+        frames = max(1, int(round(len(y) / sr * self.model_fps)))
+        f = music_features((stretch(y, sr, rate), sr), kind, fps=self.model_fps, cache=False, min_duration=0.0)
+        return f, {"tempo_bpm": round(bpm, 2), "tempo_ref": round(float(ref), 2), "tempo_rate": round(rate, 4),
+                   "frames": frames}
+
+    def flows(self, song, z: torch.Tensor, *, seconds: float | None = None, seed: int = 0, steps: int | None = None,
+              guidance: float | None = None, overlap: int = 10, tempo_norm: bool | None = None,
+              music: np.ndarray | None = None, progress: bool = False):
+        """Latent flows for ``song`` from the photo latent ``z`` (C, 16, 16).
+
+        Returns a :class:`FlowTrack` (with tempo normalisation the flows are sampled for the song at
+        the reference tempo, T_c = T / tempo_rate frames, and re-timed to the song's T frames)."""
+        t0 = time.perf_counter()
+        if music is not None and tempo_norm:
+            raise ConfigError("tempo_norm needs the song's audio, not precomputed music features")
+        feats, tempo = self.music(song, seconds, tempo_norm) if music is None else (np.asarray(music, np.float32), {})
+        n10 = tempo.pop("frames", len(feats))
+        src_fps = self.model_fps / tempo.get("tempo_rate", 1.0)
+        t_music = time.perf_counter() - t0
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=1, unit="step", desc="flows", file=sys.stderr, dynamic_ncols=True)
+
+        def prog(i, n):
+            if bar is not None:
+                bar.total = n
+                bar.n = i
+                bar.refresh()
+
+        try:
+            src = sample_flows_for(self.gen, z, feats, seed, steps, guidance, overlap, prog)
+        finally:
+            if bar is not None:
+                bar.n = bar.total
+                bar.close()
+        out = torch.from_numpy(fr.interpolate_time(src.numpy(), src_fps, self.model_fps, n10)) if tempo else src
+        return FlowTrack(out, src, src_fps, tempo, t_music)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, flows: torch.Tensor, x: torch.Tensor, batch: int = 64):
@@ -92,12 +161,15 @@ class FlowVideoPipeline:
     def __call__(self, song: str | os.PathLike, image, out: str | os.PathLike | None = None, *,
                  seconds: float | None = None, seed: int = 0, size: int = 256, fps: float = 30.0,
                  steps: int | None = None, guidance: float | None = None, overlap: int = 10,
-                 render: str = "warp", music: np.ndarray | None = None, progress: bool = False) -> FlowVideoResult:
+                 render: str = "warp", music: np.ndarray | None = None, tempo_norm: bool | None = None,
+                 progress: bool = False) -> FlowVideoResult:
         """Animate ``image`` (a photo path, or a :class:`~choreogen.video.reference.Reference`) to ``song``.
 
         ``out``: .mp4 to write (frames not kept); None returns the frames. ``size``: 128 or 256.
         ``fps``: output rate (the model's 10 fps flows are linearly re-timed). ``music``: precomputed
-        features (T, Dm) at 10 fps instead of the song's (the song is still muxed in).
+        features (T, Dm) at 10 fps instead of the song's (the song is still muxed in; no tempo
+        normalisation). ``tempo_norm``: None = on when the model has a reference tempo; the result's
+        ``tempo`` says the estimate and the playback rate used.
         """
         from ...video.reference import Reference, analyse_photo
 
@@ -117,30 +189,12 @@ class FlowVideoPipeline:
         bg = fr.inpaint_background(photo, mask)
         z, x64 = self.encode_photo(_down(ref.image, self.lfae.cfg.size))
         t_ref = time.perf_counter()
-        feats = self.music(song, seconds) if music is None else np.asarray(music, np.float32)
-        t_music = time.perf_counter()
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=1, unit="step", desc="flows", file=sys.stderr, dynamic_ncols=True)
-
-        def prog(i, n):
-            if bar is not None:
-                bar.total = n
-                bar.n = i
-                bar.refresh()
-
-        try:
-            flows = sample_flows_for(self.gen, z, feats, seed, steps, guidance, overlap, prog)
-        finally:
-            if bar is not None:
-                bar.n = bar.total
-                bar.close()
+        track = self.flows(song, z, seconds=seconds, seed=seed, steps=steps, guidance=guidance, overlap=overlap,
+                           tempo_norm=tempo_norm, music=music, progress=progress)
         t_flow = time.perf_counter()
-        n = max(1, int(round(len(feats) / self.model_fps * fps)))
-        fl = torch.from_numpy(fr.interpolate_time(flows.numpy(), self.model_fps, fps, n))
-        res = FlowVideoResult(flows, float(fps), n)
+        n = max(1, int(round(len(track.flows) / self.model_fps * fps)))
+        fl = torch.from_numpy(fr.interpolate_time(track.sampled.numpy(), track.sampled_fps, fps, n))
+        res = FlowVideoResult(track.flows, float(fps), n, tempo=track.tempo)
 
         def frames():
             for k, dec in enumerate(self.decode(z, fl, x64)):
@@ -159,7 +213,8 @@ class FlowVideoPipeline:
                 raise ChoreogenError(f"cannot write the video ({e.strerror or e.__class__.__name__})", out) from None
             res.path = out
         t1 = time.perf_counter()
-        res.timings = {"reference": t_ref - t0, "music": t_music - t_ref, "flows": t_flow - t_music,
+        t_music = track.music_s
+        res.timings = {"reference": t_ref - t0, "music": t_music, "flows": t_flow - t_ref - t_music,
                        "decode_encode": t1 - t_flow, "total": t1 - t0}
         return res
 
