@@ -95,6 +95,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--random", type=int, default=20, help="random-offset clips per held-out capture")
     ap.add_argument("--judge-out", type=Path, default=Path("runs/genre_judge.safetensors"))
+    ap.add_argument("--model", default=None, help="generator (bundled name or file; default: the bundled default)")
     ap.add_argument("--videos", type=Path, default=None, help="render 'same song, four genres' mp4s here")
     a = ap.parse_args()
     t0 = time.perf_counter()
@@ -149,7 +150,7 @@ def main() -> None:
 
     from choreogen.tasks.dance3d.pipeline import Dance3DPipeline
 
-    pipe = Dance3DPipeline.from_pretrained()
+    pipe = Dance3DPipeline.from_pretrained(a.model)
     songs = split["val"]
     # every genre the val split has (cha-cha, rumba) first, then waltzes
     songs = sorted(songs, key=lambda n: (n.split("_")[1] == "W", n))[: a.songs]

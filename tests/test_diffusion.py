@@ -67,6 +67,21 @@ def test_guidance_formula():
     assert torch.allclose(guided_denoiser(model_fn, {"c": c}, 1.0)(x, t), c)
     assert torch.allclose(guided_denoiser(model_fn, {"c": c}, 2.5)(x, t), 2.5 * c)
     assert torch.allclose(guided_denoiser(model_fn, {"c": c}, 0.0)(x, t), torch.zeros(2, 3))
+    # an extra term w_g (cond - cond_g): cond 2, uncond 0, cond_g 0.5 -> 0 + 2 * 2 + 3 * 1.5
+    extra = [(3.0, {"c": torch.full((2, 3), 0.5)})]
+    assert torch.allclose(guided_denoiser(model_fn, {"c": c}, 2.0, extra=extra)(x, t), torch.full((2, 3), 8.5))
+    assert torch.allclose(guided_denoiser(model_fn, {"c": c}, 1.0, extra=extra)(x, t), torch.full((2, 3), 6.5))
+
+
+def test_drop_genre_share_and_seed():
+    from choreogen.tasks.dance3d.module import drop_genre
+
+    g = torch.arange(4).repeat(500)
+    assert drop_genre(g, 0.0) is g and drop_genre(None, 0.5) is None
+    a = drop_genre(g, 0.25, torch.Generator().manual_seed(1))
+    b = drop_genre(g, 0.25, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and 0.2 < float((a == -1).float().mean()) < 0.3
+    assert torch.equal(a[a >= 0], g[a >= 0])  # kept rows keep their genre
 
 
 def _walker_denoiser(x, t):

@@ -257,3 +257,25 @@ def test_decoder_finetune_keeps_the_latent_space(latent_ckpt, prepared, tmp_path
     assert not (tmp_path / "bad.safetensors").exists()
     code, out, err = run_cli(["train-ae", str(prepared), "--out", str(tmp_path / "f"), "--freeze-encoder"])
     assert code != 0 and "--init" in err
+
+
+def test_genre_guidance_changes_only_genre_conditioned_dances(latent_ckpt, tmp_path):
+    from choreogen.errors import ConfigError
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+    from choreogen.tasks.dance3d.pipeline import Dance3DPipeline
+
+    gen = load_generator(latent_ckpt)
+    assert gen.config.diffusion.genre_guidance == 0.0 and gen.config.genres
+    g = gen.config.genres[0]
+    _song(tmp_path / "s.wav", 3.5)
+    pipe = Dance3DPipeline(gen)
+    base = pipe(tmp_path / "s.wav", genre=g, seed=3).motion
+    same = pipe(tmp_path / "s.wav", genre=g, seed=3, genre_guidance=0.0).motion
+    guided = pipe(tmp_path / "s.wav", genre=g, seed=3, genre_guidance=3.0).motion
+    assert np.array_equal(base.joints, same.joints) and not np.allclose(base.joints, guided.joints)
+    assert guided.meta["genre_guidance"] == 3.0 and "genre_guidance" not in base.meta
+    none_a = pipe(tmp_path / "s.wav", seed=3).motion
+    none_b = pipe(tmp_path / "s.wav", seed=3, genre_guidance=3.0).motion  # no genre: nothing to guide towards
+    assert np.array_equal(none_a.joints, none_b.joints)
+    with pytest.raises(ConfigError, match="genre-guidance"):
+        pipe(tmp_path / "s.wav", genre=g, genre_guidance=-1.0)

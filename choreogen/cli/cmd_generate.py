@@ -54,6 +54,8 @@ def register(app: typer.Typer) -> None:
                                                   help="Dance the song at its genre's reference tempo and play the "
                                                   "dance back at the song's (faster music, faster dance; default: "
                                                   "on for models with reference tempi, off when editing)."),
+        genre_guidance: Optional[float] = typer.Option(None, help="Extra guidance towards the --genre/--prompt genre "
+                                                       "(models trained with genre dropout; default: the model's)."),
     ) -> None:
         """Generate a dance for SONG with the bundled model (or --model): writes npz, BVH and mp4."""
         from ..device import check_device
@@ -85,7 +87,7 @@ def register(app: typer.Typer) -> None:
             return
         _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
               reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root, prompt, skeleton, beat_stride,
-              hop=hop, tempo_norm=tempo_norm)
+              hop=hop, tempo_norm=tempo_norm, genre_guidance=genre_guidance)
 
 
 def _folder(folder, out, genre, seconds, seed, steps, model, no_bvh, edits):
@@ -116,7 +118,7 @@ def _folder(folder, out, genre, seconds, seed, steps, model, no_bvh, edits):
 
 def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
           inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True, smooth=None, smooth_root=None,
-          prompt=None, skeleton=None, beat_stride=None, hop=None, tempo_norm=None):
+          prompt=None, skeleton=None, beat_stride=None, hop=None, tempo_norm=None, genre_guidance=None):
     from rich.console import Console
 
     from ..errors import ConfigError
@@ -180,7 +182,7 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
     res = generate_dance(song, ckpt, genre=genre, seconds=seconds, start=start, seed=seed, steps=steps,
                          guidance=guidance, batch=batch, device=device, constraint=constraint, progress=progress,
                          eta=eta, foot_lock=foot_lock, smooth=smooth, smooth_root=smooth_root, prompt=prompt,
-                         beat_stride=beat_stride, hop=hop, tempo_norm=tempo_norm)
+                         beat_stride=beat_stride, hop=hop, tempo_norm=tempo_norm, genre_guidance=genre_guidance)
     bar.close()
     m = res.motion
     if genre and m.genre and genre.strip().lower() != m.genre.lower():

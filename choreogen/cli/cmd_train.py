@@ -54,6 +54,10 @@ def register(app: typer.Typer) -> None:
                            if v is not None})
         md = replace(cfg.model, **{k: v for k, v in dict(d_model=width, n_layers=layers).items() if v is not None})
         cfg = replace(cfg, train=tr, model=md)
+        if init is not None:
+            from ..checkpoints import BUNDLED
+
+            init = str(BUNDLED[init].path) if init in BUNDLED else init  # a bundled name -> its file
         if ae is None and init is not None:
             from ..tasks.dance3d.checkpoint import load_generator
 

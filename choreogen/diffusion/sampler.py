@@ -9,7 +9,7 @@ and after the last step by the known values themselves.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import torch
 
@@ -116,28 +116,43 @@ def _cat(a, b):
 
 
 def guided_denoiser(model_fn: Callable[..., torch.Tensor], cond: Mapping, guidance: float,
-                    uncond: Mapping | None = None) -> Denoiser:
+                    uncond: Mapping | None = None, extra: Sequence[tuple[float, Mapping]] = ()) -> Denoiser:
     """Classifier-free guidance in one batched forward pass, for any conditioning mapping.
 
     ``model_fn(x_t, t, drop_cond=bool_tensor, **cond)`` predicts x0 for a batch whose rows with
     ``drop_cond`` True are unconditional. ``uncond`` (default: ``cond``) is the conditioning of
     those rows (e.g. precomputed null music keys/values). With ``guidance`` w the result is
     ``uncond + w * (cond - uncond)`` (w = 1: conditional only, one pass; w = 0: unconditional).
+    ``extra``: further (weight w_i, conditioning c_i) terms, each adding ``w_i * (cond - c_i)`` (rows not
+    dropped; e.g. the genre replaced by "none": guidance towards the genre alone), in the same pass.
     The sampler never sees the mapping: any condition (music, genre, text, image latent) plugs in.
     """
-    if guidance == 1.0:
+    if guidance == 1.0 and not extra:
         def fn(x, t):
             return model_fn(x, t, drop_cond=torch.zeros(x.shape[0], dtype=torch.bool, device=x.device), **cond)
         return fn
 
-    un = cond if uncond is None else uncond
-    both = {k: _cat(v, un[k]) for k, v in cond.items()}
+    parts = [cond, cond if uncond is None else uncond] + [c for _, c in extra]
+    both = {k: _cat_all([p[k] for p in parts]) for k in cond}
+    n = len(parts)
 
     def fn(x, t):
         B = x.shape[0]
-        drop = torch.cat([torch.zeros(B, dtype=torch.bool), torch.ones(B, dtype=torch.bool)]).to(x.device)
-        out = model_fn(torch.cat([x, x]), torch.cat([t, t]), drop_cond=drop, **both)
-        c, u = out[:B], out[B:]
-        return u + guidance * (c - u)
+        drop = torch.zeros(n * B, dtype=torch.bool)
+        drop[B:2 * B] = True
+        out = model_fn(torch.cat([x] * n), torch.cat([t] * n), drop_cond=drop.to(x.device), **both)
+        c, u = out[:B], out[B:2 * B]
+        res = u + guidance * (c - u)
+        for i, (w, _) in enumerate(extra):
+            res = res + w * (c - out[(2 + i) * B:(3 + i) * B])
+        return res
 
     return fn
+
+
+def _cat_all(vals: list):
+    """:func:`_cat` over several conditioning values."""
+    out = vals[0]
+    for v in vals[1:]:
+        out = _cat(out, v)
+    return out

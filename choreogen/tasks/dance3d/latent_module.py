@@ -29,6 +29,7 @@ from ...training.runner import RunConfig, adamw_warmup_cosine, fit, make_ema
 from .checkpoint import save_generator
 from .config import GeneratorConfig
 from .latent_ae import load_ae, standardiser
+from .module import drop_genre
 
 
 def stack_music(music: torch.Tensor, factor: int) -> torch.Tensor:
@@ -125,7 +126,8 @@ class LatentDiffusionModule(L.LightningModule):
         noise = torch.randn(x0.shape, device=x0.device, generator=generator)
         x_t = self.schedule.q_sample(x0, t, noise)
         drop = torch.rand(B, device=x0.device, generator=generator) < self.cfg.diffusion.cond_drop
-        pred = model(x_t, t, music=batch["music"].float(), genre=batch.get("genre"), drop_cond=drop)
+        genre = drop_genre(batch.get("genre"), self.cfg.diffusion.genre_drop, generator)
+        pred = model(x_t, t, music=batch["music"].float(), genre=genre, drop_cond=drop)
         err = ((pred - x0) ** 2).mean(dim=(1, 2))
         gamma = self.cfg.train.min_snr_gamma
         if gamma > 0:

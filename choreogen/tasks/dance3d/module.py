@@ -14,6 +14,15 @@ from ...training.runner import adamw_warmup_cosine, make_ema
 from .config import GeneratorConfig
 
 
+def drop_genre(genre: torch.Tensor | None, p: float, generator=None) -> torch.Tensor | None:
+    """(B,) genre indices with a share ``p`` set to -1 ("none"; the music stays): trains the
+    music-only condition that genre guidance contrasts with (``diffusion.genre_guidance``)."""
+    if genre is None or p <= 0:
+        return genre
+    keep = torch.rand(genre.shape[0], device=genre.device, generator=generator) >= p
+    return torch.where(keep, genre, torch.full_like(genre, -1))
+
+
 class DanceDiffusionModule(L.LightningModule):
     """Batches: dict(motion (B, T, Dm) un-normalised features, music (B, T, Da), genre (B,) long).
 
@@ -71,7 +80,8 @@ class DanceDiffusionModule(L.LightningModule):
         noise = torch.randn(x0.shape, device=x0.device, generator=generator, dtype=x0.dtype)
         x_t = self.schedule.q_sample(x0, t, noise)
         drop = torch.rand(B, device=x0.device, generator=generator) < self.cfg.diffusion.cond_drop
-        out = model(x_t, t, music=batch["music"].float(), genre=batch.get("genre"), drop_cond=drop)
+        genre = drop_genre(batch.get("genre"), self.cfg.diffusion.genre_drop, generator)
+        out = model(x_t, t, music=batch["music"].float(), genre=genre, drop_cond=drop)
         pred = precondition(out, x_t, t, self.schedule, self.cfg.diffusion.sigma_data)
         terms = motion_loss_terms(pred.float(), x0, self.normalizer, self.skeleton, frame_mask=self._snr_weight(t, x0),
                                   fps=self.cfg.fps)

@@ -107,6 +107,7 @@ class SamplingOptions:
     smooth_root: float
     overlap: float
     batch: int | None
+    genre_guidance: float = 0.0
 
 
 class Dance3DPipeline:
@@ -140,7 +141,7 @@ class Dance3DPipeline:
         return list(self.config.genres)
 
     def options(self, steps=None, guidance=None, eta=None, smooth=None, smooth_root=None, overlap=0.5,
-                batch=None) -> SamplingOptions:
+                batch=None, genre_guidance=None) -> SamplingOptions:
         """Fill defaults from the checkpoint and validate (ConfigError naming the option)."""
         d = self.config.diffusion
         steps = d.sample_steps if steps is None else int(steps)
@@ -150,7 +151,10 @@ class Dance3DPipeline:
         if smooth_root is None:
             smooth_root = d.smooth_root if d.smooth_root > 0 else smooth
         smooth_root = float(smooth_root)
+        genre_guidance = d.genre_guidance if genre_guidance is None else float(genre_guidance)
         checks = [
+            (np.isfinite(genre_guidance) and 0.0 <= genre_guidance <= 20.0,
+             f"--genre-guidance must be between 0 and 20, got {genre_guidance}"),
             (np.isfinite(eta) and 0.0 <= eta <= 1.0, f"--eta must be between 0 and 1, got {eta}"),
             (np.isfinite(smooth) and 0.0 <= smooth <= 10.0, f"--smooth must be between 0 and 10 frames, got {smooth}"),
             (np.isfinite(smooth_root) and 0.0 <= smooth_root <= 30.0,
@@ -163,7 +167,7 @@ class Dance3DPipeline:
         for ok, msg in checks:
             if not ok:
                 raise ConfigError(msg)
-        return SamplingOptions(steps, guidance, eta, smooth, smooth_root, overlap, batch)
+        return SamplingOptions(steps, guidance, eta, smooth, smooth_root, overlap, batch, genre_guidance)
 
     def __call__(
         self,
@@ -187,6 +191,7 @@ class Dance3DPipeline:
         beat_stride: int | None = None,
         hop: int | None = None,
         tempo_norm: bool | None = None,
+        genre_guidance: float | None = None,
     ) -> GenerationResult:
         """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
 
@@ -216,9 +221,11 @@ class Dance3DPipeline:
         ``tempo_norm``: dance the song time-stretched to its genre's reference tempo and play the dance back
         at the song's tempo (:mod:`.tempo_play`), so faster music is danced faster; None = on when the
         checkpoint has reference tempi (``tempo_ref``) and there is no editing constraint or ``beat_stride``.
+        ``genre_guidance``: extra guidance towards the requested genre, w_g (cond - cond without the genre), for
+        models trained with ``diffusion.genre_drop``; None = the checkpoint's ``diffusion.genre_guidance``.
         """
         t0 = time.perf_counter()
-        opt = self.options(steps, guidance, eta, smooth, smooth_root, overlap, batch)
+        opt = self.options(steps, guidance, eta, smooth, smooth_root, overlap, batch, genre_guidance)
         if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
             raise ConfigError(f"--seconds must be positive, got {seconds}")
         if genre and prompt is not None:
@@ -251,7 +258,7 @@ class Dance3DPipeline:
             mask[:n] = constraint.mask[:n]
         g = torch.Generator(device="cpu").manual_seed(int(seed))
         t_samp = time.perf_counter()
-        factory = self._denoiser_factory(genre_idx, opt.guidance)
+        factory = self._denoiser_factory(genre_idx, opt.guidance, opt.genre_guidance)
         if self.config.latent:
             from .latent_sampling import sample_latent_track
 
@@ -270,6 +277,8 @@ class Dance3DPipeline:
                 "music_offset_s": float(start), "seconds": frames / self.config.fps, "windows": plan.n_windows,
                 "window": plan.window, "overlap": plan.overlap, "beat_stride": beat_stride or 0, "hop": hop or 0,
                 "constraint": constraint.description if constraint else ""}
+        if opt.genre_guidance and genre_idx >= 0:
+            meta["genre_guidance"] = opt.genre_guidance
         if match is not None:
             meta.update(prompt=match.prompt, prompt_probability=round(match.probability, 4),
                         prompt_similarity=round(match.similarity, 4))
@@ -346,10 +355,11 @@ class Dance3DPipeline:
             custom_starts=starts)
         return plan, torch.as_tensor(feats[: plan.padded], device=self.device)
 
-    def _denoiser_factory(self, genre_idx: int, guidance: float):
+    def _denoiser_factory(self, genre_idx: int, guidance: float, genre_guidance: float = 0.0):
         """music windows (K, W, Da) -> denoise(x_t, t) -> x0 with classifier-free guidance
         (:func:`choreogen.diffusion.sampler.guided_denoiser`) over the conditioning mapping
-        {music_kv, genre}; the music keys/values are computed once per window batch."""
+        {music_kv, genre}; the music keys/values are computed once per window batch.
+        ``genre_guidance`` w_g > 0 (with a genre) adds w_g * (cond - the same with the genre "none")."""
         model, schedule, sd, device = self.generator.model, self.schedule, self.config.diffusion.sigma_data, self.device
 
         def model_fn(x, t, drop_cond, **cond):
@@ -358,15 +368,17 @@ class Dance3DPipeline:
         def factory(mus_windows: torch.Tensor):
             K = mus_windows.shape[0]
             g = torch.full((K,), genre_idx, dtype=torch.long, device=device)
+            gg = genre_guidance if genre_idx >= 0 else 0.0
             with torch.no_grad():
                 tokens = model.encode_music(mus_windows.to(torch.float32))
-                if guidance == 1.0:
+                if guidance == 1.0 and not gg:
                     return _no_grad(guided_denoiser(model_fn, {"music_kv": model.memory_kv(tokens), "genre": g}, 1.0))
                 null = model.null_music.to(tokens.dtype).expand_as(tokens)
                 kv = model.memory_kv(torch.cat([tokens, null]))  # one projection for both halves
             cond = {"music_kv": [(k[:K], v[:K]) for k, v in kv], "genre": g}
             uncond = {"music_kv": [(k[K:], v[K:]) for k, v in kv], "genre": g}
-            return _no_grad(guided_denoiser(model_fn, cond, guidance, uncond))
+            extra = [(float(gg), dict(cond, genre=torch.full_like(g, -1)))] if gg else []
+            return _no_grad(guided_denoiser(model_fn, cond, guidance, uncond, extra))
 
         return factory
 
