@@ -37,8 +37,11 @@ WEIGHTS = {"simple": 0.636, "vel": 2.964, "fk": 0.646, "foot": 10.942, "genre": 
 METRICS = ("fid_k", "fid_g", "div_k", "bas", "pfc")
 
 
-def evaluate(model: Path, songs: list, seconds: float, judge: GenreJudge | None) -> dict:
-    dances = [generate_dance(m.music, model, genre=m.genre, seconds=seconds, seed=0).motion for m in songs]
+def evaluate(model: Path, songs: list, seconds: float, judge: GenreJudge | None, sampling: dict | None = None) -> dict:
+    """``sampling``: generation settings for every run (the init's smoothing and guidance, so that a trained
+    file without stored defaults is measured as users of the init get it)."""
+    dances = [generate_dance(m.music, model, genre=m.genre, seconds=seconds, seed=0, **(sampling or {})).motion
+              for m in songs]
     gt = [m.slice(0, int(seconds * m.fps)).canonical() for m in songs]
     ev = evaluate_motions(dances, gt, music=[m.music for m in songs], protocol="tang2018")["generated"]
     row = {k: float(ev[k]) for k in METRICS if k in ev}
@@ -73,6 +76,14 @@ def main() -> None:
     judge = GenreJudge.load(a.judge) if a.judge.is_file() else None
     base = GeneratorConfig()
     runs = {}
+    sampling = {}
+    if a.init != "none":
+        from choreogen.tasks.dance3d.checkpoint import load_generator
+
+        d = load_generator(a.init).config.diffusion
+        sampling = {"smooth": d.smooth, "smooth_root": d.smooth_root, "guidance": d.guidance, "steps": d.sample_steps}
+        runs["init/-"] = evaluate(a.init, songs, a.seconds, judge, sampling)
+        print("init", {k: round(v, 4) for k, v in runs["init/-"].items()}, flush=True)
     for strat in a.strategies.split(","):
         for seed in (int(s) for s in a.seeds.split(",")):
             tc = replace(base.train, loss_strategy=strat, loss_weights=dict(WEIGHTS), seed=seed, max_steps=a.steps,
@@ -82,16 +93,16 @@ def main() -> None:
             t1 = time.perf_counter()
             model = train_generator(a.data, out, replace(base, train=tc), accelerator=a.accelerator, progress=False,
                                     init=None if a.init == "none" else a.init, limit_val_batches=2)
-            row = evaluate(model, songs, a.seconds, judge)
+            row = evaluate(model, songs, a.seconds, judge, sampling)
             row["train_s"] = round(time.perf_counter() - t1, 1)
             runs[f"{strat}/{seed}"] = row
             print(strat, seed, {k: round(v, 4) for k, v in row.items()}, flush=True)
     table = {}
-    for strat in a.strategies.split(","):
+    for strat in (["init"] if "init/-" in runs else []) + a.strategies.split(","):
         rows = [v for k, v in runs.items() if k.startswith(strat + "/")]
         table[strat] = {k: [round(float(np.mean([r[k] for r in rows])), 4), round(float(np.std([r[k] for r in rows])), 4)]
                         for k in rows[0] if k != "train_s"}
-    res = {"steps": a.steps, "lr": a.lr or base.train.lr, "batch": a.batch, "seeds": a.seeds, "init": a.init, "weights": WEIGHTS, "seconds": a.seconds,
+    res = {"sampling": sampling, "steps": a.steps, "lr": a.lr or base.train.lr, "batch": a.batch, "seeds": a.seeds, "init": a.init, "weights": WEIGHTS, "seconds": a.seconds,
            "table_mean_std": table, "runs": runs, "date": datetime.date.today().isoformat(),
            "wall_s": round(time.perf_counter() - t0, 1)}
     a.json.parent.mkdir(parents=True, exist_ok=True)
