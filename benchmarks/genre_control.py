@@ -96,6 +96,7 @@ def main() -> None:
     ap.add_argument("--random", type=int, default=20, help="random-offset clips per held-out capture")
     ap.add_argument("--judge-out", type=Path, default=Path("runs/genre_judge.safetensors"))
     ap.add_argument("--model", default=None, help="generator (bundled name or file; default: the bundled default)")
+    ap.add_argument("--genre-guidance", type=float, default=None, help="extra guidance towards the genre (default: the model's)")
     ap.add_argument("--videos", type=Path, default=None, help="render 'same song, four genres' mp4s here")
     a = ap.parse_args()
     t0 = time.perf_counter()
@@ -163,7 +164,8 @@ def main() -> None:
         motions = {}
         for g in GENRES:
             for seed in range(a.seeds):
-                r = pipe(a.data / f"{s}.mp3", prompt=PROMPTS[g], seconds=a.seconds, start=a.start, seed=seed)
+                r = pipe(a.data / f"{s}.mp3", prompt=PROMPTS[g], seconds=a.seconds, start=a.start, seed=seed,
+                         genre_guidance=a.genre_guidance)
                 J = r.motion.positions()
                 pr = judge.proba(clip_features(clips(J, J.shape[0], 1)[0])[None])[0]
                 k = int(pr.argmax())
@@ -187,6 +189,7 @@ def main() -> None:
     print(f"requested = recognised {ctrl['requested_recognised']:.3f}; recognised = the song's own genre "
           f"{ctrl['recognised_as_the_song_own_genre']:.3f}; prompts understood {ctrl['prompts_understood']}")
     res = {"judge": judge_res, "control": ctrl, "model": pipe.generator.model_id, "labels": GENRES,
+           "genre_guidance": pipe.options(genre_guidance=a.genre_guidance).genre_guidance,
            "date": datetime.date.today().isoformat(), "wall_s": round(time.perf_counter() - t0, 1)}
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps(res, indent=1) + "\n")

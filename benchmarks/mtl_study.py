@@ -45,6 +45,8 @@ def evaluate(model: Path, songs: list, seconds: float, judge: GenreJudge | None,
     gt = [m.slice(0, int(seconds * m.fps)).canonical() for m in songs]
     ev = evaluate_motions(dances, gt, music=[m.music for m in songs], protocol="tang2018")["generated"]
     row = {k: float(ev[k]) for k in METRICS if k in ev}
+    if "fid_g_nonconst" in ev:  # FID_g with the geometric flags constant over the GT dropped (validate_generator's)
+        row["fid_g"] = float(ev["fid_g_nonconst"])
     if judge is not None:
         hits = []
         for d, m in zip(dances, songs):
