@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--judge-out", type=Path, default=Path("runs/genre_judge.safetensors"))
     ap.add_argument("--model", default=None, help="generator (bundled name or file; default: the bundled default)")
     ap.add_argument("--genre-guidance", type=float, default=None, help="extra guidance towards the genre (default: the model's)")
+    ap.add_argument("--no-tempo-norm", action="store_true", help="generate without tempo normalisation")
     ap.add_argument("--videos", type=Path, default=None, help="render 'same song, four genres' mp4s here")
     a = ap.parse_args()
     t0 = time.perf_counter()
@@ -165,7 +166,7 @@ def main() -> None:
         for g in GENRES:
             for seed in range(a.seeds):
                 r = pipe(a.data / f"{s}.mp3", prompt=PROMPTS[g], seconds=a.seconds, start=a.start, seed=seed,
-                         genre_guidance=a.genre_guidance)
+                         genre_guidance=a.genre_guidance, tempo_norm=False if a.no_tempo_norm else None)
                 J = r.motion.positions()
                 pr = judge.proba(clip_features(clips(J, J.shape[0], 1)[0])[None])[0]
                 k = int(pr.argmax())
@@ -190,6 +191,7 @@ def main() -> None:
           f"{ctrl['recognised_as_the_song_own_genre']:.3f}; prompts understood {ctrl['prompts_understood']}")
     res = {"judge": judge_res, "control": ctrl, "model": pipe.generator.model_id, "labels": GENRES,
            "genre_guidance": pipe.options(genre_guidance=a.genre_guidance).genre_guidance,
+           "tempo_norm": not a.no_tempo_norm,
            "date": datetime.date.today().isoformat(), "wall_s": round(time.perf_counter() - t0, 1)}
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_text(json.dumps(res, indent=1) + "\n")
