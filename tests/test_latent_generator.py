@@ -138,12 +138,15 @@ def test_init_continues_a_latent_generator(latent_ckpt, prepared, tmp_path, run_
     from choreogen.tasks.dance3d.checkpoint import load_generator
 
     (tmp_path / "c.json").write_text(json.dumps({"train": {"batch_size": 8, "max_steps": 1, "val_every": 1, "ckpt_every": 1,
-                                                           "warmup_steps": 1, "lr": 1e-9}}))
+                                                           "warmup_steps": 1, "lr": 1e-9},
+                                                 "diffusion": {"genre_drop": 0.3, "guidance": 7.0}}))
     code, out, err = run_cli(["train", str(prepared), "--out", str(tmp_path / "c"), "--init", str(latent_ckpt),
                               "--config", str(tmp_path / "c.json")])
     assert code == 0, err
     a, b = load_generator(latent_ckpt), load_generator(tmp_path / "c" / "model.safetensors")
     assert b.config.latent and b.config.model == a.config.model
+    # sampling defaults come from the init, the training-only genre dropout from the given config
+    assert b.config.diffusion.guidance == a.config.diffusion.guidance and b.config.diffusion.genre_drop == 0.3
     assert np.array_equal(a.latent_normalizer.lo, b.latent_normalizer.lo)
     for k, v in a.ae.state_dict().items():
         assert torch.equal(v, b.ae.state_dict()[k])

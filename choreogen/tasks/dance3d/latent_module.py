@@ -174,7 +174,9 @@ def train_latent_generator(data_dir, ae_path, out_dir, config: GeneratorConfig |
         ae, ae_norm, ae_cfg = init_gen.ae, init_gen.normalizer, {"skeleton": init_gen.config.skeleton}
         ae_path = init
         cfg0 = config or GeneratorConfig()
-        config = replace(cfg0, model=init_gen.config.model, diffusion=init_gen.config.diffusion)
+        # the init's architecture and sampling defaults; the training-only genre dropout from the given config
+        config = replace(cfg0, model=init_gen.config.model,
+                         diffusion=replace(init_gen.config.diffusion, genre_drop=cfg0.diffusion.genre_drop))
     else:
         ae, ae_norm, ae_cfg = load_ae(ae_path)
     factor = ae.cfg.factor

@@ -116,7 +116,9 @@ def train_generator(
         from .checkpoint import load_generator
 
         init_gen = load_generator(init)
-        cfg = replace(cfg, model=init_gen.config.model, diffusion=init_gen.config.diffusion)
+        # the init's architecture and sampling defaults; the training-only genre dropout from the given config
+        cfg = replace(cfg, model=init_gen.config.model,
+                      diffusion=replace(init_gen.config.diffusion, genre_drop=cfg.diffusion.genre_drop))
     if max_steps is not None:
         cfg = replace(cfg, train=replace(cfg.train, max_steps=int(max_steps)))
     win = int(manifest.get("window_frames", cfg.window))
