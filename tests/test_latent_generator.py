@@ -282,3 +282,34 @@ def test_genre_guidance_changes_only_genre_conditioned_dances(latent_ckpt, tmp_p
     assert np.array_equal(none_a.joints, none_b.joints)
     with pytest.raises(ConfigError, match="genre-guidance"):
         pipe(tmp_path / "s.wav", genre=g, genre_guidance=-1.0)
+
+
+def test_init_continues_a_genre_index_model_with_sentence_film(latent_ckpt, prepared, tmp_path, run_cli):  # noqa: F811
+    """GCDance's C_E: a latent generator continued with model.text_dim takes its genre as the sentence
+    embedding of "This is a {Genre} type of music." through FiLM; it starts at the mean genre embedding."""
+    import json
+
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+    from choreogen.tasks.dance3d.pipeline import Dance3DPipeline
+    from choreogen.text.encoder import genre_embedding
+
+    (tmp_path / "c.json").write_text(json.dumps({"model": {"text_dim": 384},
+                                                 "train": {"batch_size": 8, "max_steps": 1, "val_every": 1,
+                                                           "ckpt_every": 1, "warmup_steps": 1, "lr": 1e-9}}))
+    code, out, err = run_cli(["train", str(prepared), "--out", str(tmp_path / "t"), "--init", str(latent_ckpt),
+                              "--config", str(tmp_path / "c.json")])
+    assert code == 0, err
+    b = load_generator(tmp_path / "t" / "model.safetensors")
+    assert b.config.model.text_dim == 384 and not hasattr(b.model, "genre_emb")
+    table = b.model.genre_text.float()
+    g0 = b.config.genres[0]
+    from choreogen.text.prompts import load_prompt_set
+
+    want = torch.as_tensor(genre_embedding(load_prompt_set().display_name(g0)))
+    assert torch.allclose(table[0], want, atol=2e-3) and float(table[-1].abs().max()) == 0.0
+    _song(tmp_path / "s.wav", 3.5)
+    pipe = Dance3DPipeline(b)
+    d = {g: pipe(tmp_path / "s.wav", genre=g, seed=1).motion.joints for g in b.config.genres[:2]}
+    assert np.isfinite(d[g0]).all()
+    if len(d) == 2:  # zero last-layer weights: every genre starts at the same (mean) embedding
+        assert np.allclose(*d.values(), atol=1e-4)

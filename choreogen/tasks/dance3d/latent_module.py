@@ -108,6 +108,24 @@ def _load_cache(path: Path, key: str):
     return tr, va, Normalizer(t["norm.lo"].numpy(), t["norm.hi"].numpy())
 
 
+def _to_text_film(state: dict, model: DanceDenoiser) -> dict:
+    """A genre-index denoiser's weights for the same denoiser with genre-sentence FiLM (``text_dim``): the
+    learned genre embedding is replaced by the text projection, started at the mean genre embedding (zero
+    last-layer weights, bias = the mean of the genre rows), so training starts from the init's function
+    for an average genre."""
+    if "genre_emb.weight" not in state:
+        raise ConfigError("--init: only a genre-index model can be continued with model.text_dim")
+    out = {k: v for k, v in state.items() if k != "genre_emb.weight"}
+    own = model.state_dict()
+    for k in own:
+        if k.startswith("text_proj.") or k == "genre_text":
+            out[k] = own[k].clone()
+    last = max(int(k.split(".")[1]) for k in own if k.startswith("text_proj.") and k.endswith(".weight"))
+    out[f"text_proj.{last}.weight"] = torch.zeros_like(own[f"text_proj.{last}.weight"])
+    out[f"text_proj.{last}.bias"] = state["genre_emb.weight"][:-1].float().mean(0).to(own[f"text_proj.{last}.bias"].dtype)
+    return out
+
+
 class LatentDiffusionModule(L.LightningModule):
     """Batches: dict(latent (B, N, C) standardised, music (B, N, factor*Da), genre (B,) long)."""
 
@@ -175,7 +193,8 @@ def train_latent_generator(data_dir, ae_path, out_dir, config: GeneratorConfig |
         ae_path = init
         cfg0 = config or GeneratorConfig()
         # the init's architecture and sampling defaults; the training-only genre dropout from the given config
-        config = replace(cfg0, model=init_gen.config.model,
+        # (and model.text_dim: a genre-index model can be continued as a genre-sentence FiLM model)
+        config = replace(cfg0, model=replace(init_gen.config.model, text_dim=cfg0.model.text_dim or init_gen.config.model.text_dim),
                          diffusion=replace(init_gen.config.diffusion, genre_drop=cfg0.diffusion.genre_drop))
     else:
         ae, ae_norm, ae_cfg = load_ae(ae_path)
@@ -220,8 +239,15 @@ def train_latent_generator(data_dir, ae_path, out_dir, config: GeneratorConfig |
     if init_gen is not None and not (resume and (out / "last.ckpt").exists()):
         if init_gen.config.model.music_dim != cfg.model.music_dim:
             raise ConfigError(f"--init checkpoint hears {init_gen.config.music_features}, the data {cfg.music_features}")
-        module.model.load_state_dict(init_gen.model.state_dict())
-        module.ema.module.load_state_dict(init_gen.model.state_dict())
+        state = init_gen.model.state_dict()
+        if bool(init_gen.config.model.text_dim) != bool(cfg.model.text_dim):
+            state = _to_text_film(state, module.model)
+        module.model.load_state_dict(state)
+        module.ema.module.load_state_dict(state)
+    if cfg.model.text_dim and not (resume and (out / "last.ckpt").exists()):
+        from .train import _fill_genre_text
+
+        _fill_genre_text(module, genres, cfg.model.text_dim)
     bs = cfg.train.batch_size
     train_dl = torch.utils.data.DataLoader(LatentWindows(**tr), batch_size=bs, shuffle=True, drop_last=True)
     val_dl = torch.utils.data.DataLoader(LatentWindows(**va), batch_size=bs) if va is not None else None
