@@ -170,6 +170,11 @@ def test_cli_flow_bad_inputs_exit_2_no_partial_mp4(tmp_path, run_cli, monkeypatc
     assert code == 2 and "--method" in err
     code, _, err = run_cli(["video", example_song(), "--image", bad, "--out", out, "--steps", "3"])
     assert code == 2 and "--method flow" in err
+    code, _, err = run_cli(["video", example_song(), "--image", bad, "--out", out, "--tempo-norm"])
+    assert code == 2 and "--method flow" in err and "Traceback" not in err
+    code, _, err = run_cli(["video", example_song(), "--image", bad, "--out", out, "--method", "flow", "--model", gen,
+                            "--tempo-norm"])  # the tiny model has no reference tempo
+    assert code == 2 and "reference tempo" in err and "Traceback" not in err
     assert not list(tmp_path.glob("*.mp4*"))
 
 

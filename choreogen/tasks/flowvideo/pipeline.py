@@ -182,6 +182,8 @@ class FlowVideoPipeline:
             raise ConfigError(f"--fps must be between 1 and 60, got {fps:g}")
         if render not in ("decoder", "warp", "raw"):
             raise ConfigError(f"unknown render mode {render!r} (decoder, warp or raw)")
+        if tempo_norm and not self.gen.info.get("tempo_ref"):  # before any photo or model work
+            raise ConfigError("--tempo-norm needs a flow model with a reference tempo (tempo_ref in its info)")
         out, dur = check_video_job(song, out, MIN_SONG_S)
         ref = image if isinstance(image, Reference) else analyse_photo(image, 256)
         photo = fr.upscale(ref.image, size) if ref.size < size else _down(ref.image, size)
