@@ -313,3 +313,39 @@ def test_init_continues_a_genre_index_model_with_sentence_film(latent_ckpt, prep
     assert np.isfinite(d[g0]).all()
     if len(d) == 2:  # zero last-layer weights: every genre starts at the same (mean) embedding
         assert np.allclose(*d.values(), atol=1e-4)
+
+
+def test_kinetic_loss_terms_measure_the_body_s_rise_fall_and_speeds():
+    """root_y / root_v / energy (the decoder fine-tune of 2026-12-03): zero for a perfect reconstruction,
+    and an attenuated vertical bounce of the whole body costs exactly what it removes."""
+    from choreogen.tasks.dance3d.latent_ae import AE_WEIGHTS, rms_speeds
+
+    v = torch.zeros(2, 30, 24, 3, dtype=torch.float64)
+    v[..., 1] = 0.5                      # 0.5 m/s upwards
+    v[0, :, :, 0], v[0, :, :, 2] = 0.3, 0.4  # and 0.5 m/s horizontally in the first window
+    s = rms_speeds(v)
+    assert s.shape == (2, 24, 2)
+    assert torch.allclose(s[0], torch.tensor([0.5, 0.5], dtype=torch.float64).expand(24, 2))
+    assert torch.allclose(s[1, :, 1], torch.full((24,), 0.5, dtype=torch.float64)) and float(s[1, :, 0].max()) < 1e-3
+    assert all(AE_WEIGHTS[k] == 0.0 for k in ("root_y", "root_v", "energy"))  # off unless a config asks
+
+    # the terms on a real representation: the same features -> 0; the root's height bounce halved -> > 0
+    from choreogen.motion.skeleton import get_skeleton
+    from choreogen.motion.representation import encode
+    from choreogen.tasks.dance3d.latent_ae import MotionAEModule
+
+    T = 60
+    t = np.arange(T) / 30.0
+    trans = np.stack([0.2 * t, 0.9 + 0.05 * np.sin(2 * np.pi * 2 * t), np.zeros(T)], 1)
+    x = torch.from_numpy(encode(np.zeros((T, 72)), trans, get_skeleton("smpl24")))[None]
+    m = MotionAEModule({"ae": {"latent_dim": 8, "widths": [16, 16, 16], "strides": [2, 3], "motion_dim": 151}})
+    m.ae.decode = lambda z: m.normalizer.normalize(root_to_velocity(m._target, 30.0))  # a "decoder" returning _target
+    m._target = x.clone().float()
+    same = m.terms(x)
+    assert max(float(same[k]) for k in ("root_y", "root_v", "energy")) < 1e-8
+    flat = x.clone().float()
+    flat[..., 5] = 0.9 + 0.5 * (flat[..., 5] - 0.9)  # half the vertical bounce of the root
+    m._target = flat
+    half = m.terms(x)
+    assert float(half["root_y"]) == pytest.approx(float(((x[..., 5] - flat[..., 5]) ** 2).mean()), rel=1e-4)
+    assert float(half["root_v"]) > 1e-3 and float(half["energy"]) > 1e-3

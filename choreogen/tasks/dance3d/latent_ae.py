@@ -38,7 +38,15 @@ from ...motion.skeleton import get_skeleton
 from ...training.runner import RunConfig, adamw_warmup_cosine, fit
 
 AE_TASK = "dance3d.motion_ae"
-AE_WEIGHTS = {"simple": 1.0, "fk": 100.0, "root": 1.0, "vel": 1.0, "acc": 0.002, "foot": 1.0, "foot_y": 0.0, "kl": 1e-4}
+AE_WEIGHTS = {"simple": 1.0, "fk": 100.0, "root": 1.0, "vel": 1.0, "acc": 0.002, "foot": 1.0, "foot_y": 0.0, "kl": 1e-4,
+              "root_y": 0.0, "root_v": 0.0, "energy": 0.0}
+
+
+def rms_speeds(v: torch.Tensor) -> torch.Tensor:
+    """(B, T, J, 3) joint velocities (m/s, Y-up) -> (B, J, 2) RMS horizontal and vertical speed of each joint
+    over the window: the square roots of the statistics the kinetic features (FID_k) are built from."""
+    h = (v[..., 0] ** 2 + v[..., 2] ** 2).mean(1)
+    return torch.stack([h, (v[..., 1] ** 2).mean(1)], -1).clamp(min=1e-8).sqrt()
 
 
 def standardiser(x: torch.Tensor, floor: float = 1e-3) -> Normalizer:
@@ -88,7 +96,13 @@ class MotionAEModule(L.LightningModule):
         foot = ((vp[:, :, feet] ** 2).sum(-1) * planted).sum() / planted.sum().clamp(min=1)
         rel_p, rel_t = jp - jp[..., :1, :], jt - jt[..., :1, :]
         foot_y = ((jp[..., feet, 1] - jt[..., feet, 1]) ** 2).mean()
+        # root height (m) and velocity (m/s): the body's rise and fall and its travel, small next to the
+        # root's 5 s drift in "root" but most of the kinetic energy of every joint; "energy": RMS speeds per joint
+        root_y = ((jp[..., 0, 1] - jt[..., 0, 1]) ** 2).mean()
+        root_v = ((vp[..., 0, :] - vt[..., 0, :]) ** 2).mean()
+        energy = ((rms_speeds(vp) - rms_speeds(vt)) ** 2).mean()
         return {"simple": ((rec_n - xn) ** 2).mean(), "fk": ((rel_p - rel_t) ** 2).mean(), "foot_y": foot_y,
+                "root_y": root_y, "root_v": root_v, "energy": energy,
                 "root": ((jp[..., 0, :] - jt[..., 0, :]) ** 2).mean(), "vel": ((vp - vt) ** 2).mean(),
                 "acc": ((ap - at) ** 2).mean(), "foot": foot, "kl": kl_term(mu, logvar)}
 
