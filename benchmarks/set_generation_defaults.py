@@ -1,11 +1,11 @@
 """Set the generation defaults stored in an exported generator (``diffusion.guidance``,
-``sample_steps``, ``smooth``, ``smooth_root``, ``eta``) without touching its weights.
+``sample_steps``, ``smooth``, ``smooth_root``, ``smooth_height``, ``eta``) without touching its weights.
 
 These are sampling settings, not training ones: the bundled model's were chosen on two val songs
 with ``benchmarks/validate_generator.py``-style motion statistics (docs/MODEL_CARD.md).
 
 Usage: python benchmarks/set_generation_defaults.py IN.safetensors OUT.safetensors \
-           [--guidance W] [--steps K] [--smooth S] [--smooth-root R] [--eta E] [--hop H] [--genre-guidance G]
+           [--guidance W] [--steps K] [--smooth S] [--smooth-root R] [--smooth-height H] [--eta E] [--hop H] [--genre-guidance G]
            [--tempo-ref REF.json | --no-tempo-ref]
 
 ``--tempo-ref``: reference tempi per genre (``benchmarks/tempo_reference.py`` writes them) for
@@ -28,6 +28,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int)
     ap.add_argument("--smooth", type=float)
     ap.add_argument("--smooth-root", type=float)
+    ap.add_argument("--smooth-height", type=float, help="sigma for the root's height alone (-1: as --smooth-root)")
     ap.add_argument("--eta", type=float)
     ap.add_argument("--genre-guidance", type=float, help="default extra guidance towards the genre (genre-dropout models)")
     ap.add_argument("--hop", type=int, help="default joint-sampling hop in latent tokens (0 = sequential windows)")
@@ -39,7 +40,7 @@ def main() -> None:
     gen = load_generator(a.src)
     d = gen.config.diffusion
     new = {k: v for k, v in dict(guidance=a.guidance, sample_steps=a.steps, smooth=a.smooth,
-                                  smooth_root=a.smooth_root, eta=a.eta, joint_hop=a.hop,
+                                  smooth_root=a.smooth_root, smooth_height=a.smooth_height, eta=a.eta, joint_hop=a.hop,
                                   genre_guidance=a.genre_guidance).items() if v is not None}
     cfg = replace(gen.config, diffusion=replace(d, **new))
     if a.tempo_ref or a.no_tempo_ref:

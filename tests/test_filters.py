@@ -47,3 +47,24 @@ def test_smooth_features_removes_patch_steps_keeps_slow_motion_and_contacts():
     slow_out = smooth_features(np.column_stack([np.zeros((T, 4)), slow]).astype(np.float32), 1.5)[:, 4]
     assert 0.93 < np.abs(slow_out[50:-50]).max() / np.abs(slow[50:-50]).max() <= 1.0
     np.testing.assert_array_equal(smooth_features(f, 0), f)
+
+
+def test_smooth_height_filters_the_root_height_alone():
+    """``height_sigma``: the root's height (column n_contact + 1) gets its own sigma; x / z keep root_sigma;
+    the default is root_sigma (the behaviour before the option)."""
+    from choreogen.tasks.dance3d.postprocess import smooth_features
+
+    T = 300
+    bounce = np.sin(2 * np.pi * 2.0 * np.arange(T) / 30.0)  # 2 Hz rise and fall
+    f = np.zeros((T, 10), np.float32)
+    f[:, 4] = f[:, 5] = f[:, 6] = bounce
+    same = smooth_features(f, 1.0, root_sigma=3.0)
+    np.testing.assert_array_equal(smooth_features(f, 1.0, root_sigma=3.0, height_sigma=-1), same)
+    np.testing.assert_allclose(same[:, 5], same[:, 4], atol=1e-6)
+    gain3 = np.exp(-2 * (np.pi * 2.0 * 3.0 / 30.0) ** 2)  # 0.45
+    assert abs(np.abs(same[50:-50, 5]).max() - gain3) < 0.02
+    split = smooth_features(f, 1.0, root_sigma=3.0, height_sigma=1.0)
+    np.testing.assert_array_equal(split[:, [4, 6]], same[:, [4, 6]])
+    gain1 = np.exp(-2 * (np.pi * 2.0 * 1.0 / 30.0) ** 2)  # 0.92
+    assert abs(np.abs(split[50:-50, 5]).max() - gain1) < 0.02
+    np.testing.assert_array_equal(smooth_features(f, 1.0, root_sigma=3.0, height_sigma=0)[:, 5], f[:, 5])

@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
                                        help="Stop feet the model marks as planted from sliding (root correction)."),
         smooth: Optional[float] = typer.Option(None, help="Gaussian sigma (frames) over the generated rotations; 0 = off (default: the model's)."),
         smooth_root: Optional[float] = typer.Option(None, help="The same for the root position (default: the model's, else --smooth)."),
+        smooth_height: Optional[float] = typer.Option(None, help="The same for the root's height alone (default: the model's, else --smooth-root)."),
         beat_stride: Optional[int] = typer.Option(None, help="Long-form windows start this many beats apart "
                                                   "(on the music's beat grid) instead of every 2.5 s."),
         hop: Optional[int] = typer.Option(None, help="Latent models: sample the whole song jointly, the model's "
@@ -87,7 +88,7 @@ def register(app: typer.Typer) -> None:
             return
         _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints,
               reference, inbetween, gap, continue_, no_video, no_bvh, eta, foot_lock, smooth, smooth_root, prompt, skeleton, beat_stride,
-              hop=hop, tempo_norm=tempo_norm, genre_guidance=genre_guidance)
+              hop=hop, tempo_norm=tempo_norm, genre_guidance=genre_guidance, smooth_height=smooth_height)
 
 
 def _folder(folder, out, genre, seconds, seed, steps, model, no_bvh, edits):
@@ -118,7 +119,7 @@ def _folder(folder, out, genre, seconds, seed, steps, model, no_bvh, edits):
 
 def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model, device, keep_joints, reference,
           inbetween, gap, continue_, no_video, no_bvh, eta=None, foot_lock=True, smooth=None, smooth_root=None,
-          prompt=None, skeleton=None, beat_stride=None, hop=None, tempo_norm=None, genre_guidance=None):
+          prompt=None, skeleton=None, beat_stride=None, hop=None, tempo_norm=None, genre_guidance=None, smooth_height=None):
     from rich.console import Console
 
     from ..errors import ConfigError
@@ -182,7 +183,8 @@ def _smpl(song, out, genre, seconds, start, seed, steps, guidance, batch, model,
     res = generate_dance(song, ckpt, genre=genre, seconds=seconds, start=start, seed=seed, steps=steps,
                          guidance=guidance, batch=batch, device=device, constraint=constraint, progress=progress,
                          eta=eta, foot_lock=foot_lock, smooth=smooth, smooth_root=smooth_root, prompt=prompt,
-                         beat_stride=beat_stride, hop=hop, tempo_norm=tempo_norm, genre_guidance=genre_guidance)
+                         beat_stride=beat_stride, hop=hop, tempo_norm=tempo_norm, genre_guidance=genre_guidance,
+                         smooth_height=smooth_height)
     bar.close()
     m = res.motion
     if genre and m.genre and genre.strip().lower() != m.genre.lower():

@@ -108,6 +108,7 @@ class SamplingOptions:
     overlap: float
     batch: int | None
     genre_guidance: float = 0.0
+    smooth_height: float = -1.0  # < 0: as smooth_root
 
 
 class Dance3DPipeline:
@@ -141,7 +142,7 @@ class Dance3DPipeline:
         return list(self.config.genres)
 
     def options(self, steps=None, guidance=None, eta=None, smooth=None, smooth_root=None, overlap=0.5,
-                batch=None, genre_guidance=None) -> SamplingOptions:
+                batch=None, genre_guidance=None, smooth_height=None) -> SamplingOptions:
         """Fill defaults from the checkpoint and validate (ConfigError naming the option)."""
         d = self.config.diffusion
         steps = d.sample_steps if steps is None else int(steps)
@@ -151,6 +152,9 @@ class Dance3DPipeline:
         if smooth_root is None:
             smooth_root = d.smooth_root if d.smooth_root > 0 else smooth
         smooth_root = float(smooth_root)
+        if smooth_height is None:
+            smooth_height = d.smooth_height if d.smooth_height >= 0 else smooth_root
+        smooth_height = float(smooth_height)
         genre_guidance = d.genre_guidance if genre_guidance is None else float(genre_guidance)
         checks = [
             (np.isfinite(genre_guidance) and 0.0 <= genre_guidance <= 20.0,
@@ -159,6 +163,8 @@ class Dance3DPipeline:
             (np.isfinite(smooth) and 0.0 <= smooth <= 10.0, f"--smooth must be between 0 and 10 frames, got {smooth}"),
             (np.isfinite(smooth_root) and 0.0 <= smooth_root <= 30.0,
              f"--smooth-root must be between 0 and 30 frames, got {smooth_root}"),
+            (np.isfinite(smooth_height) and 0.0 <= smooth_height <= 30.0,
+             f"--smooth-height must be between 0 and 30 frames, got {smooth_height}"),
             (1 <= steps <= d.num_steps, f"--steps must be between 1 and {d.num_steps}, got {steps}"),
             (np.isfinite(guidance) and 0.0 <= guidance <= 20.0, f"--guidance must be between 0 and 20, got {guidance}"),
             (0.0 < overlap < 1.0, f"overlap must be in (0, 1), got {overlap}"),
@@ -167,7 +173,7 @@ class Dance3DPipeline:
         for ok, msg in checks:
             if not ok:
                 raise ConfigError(msg)
-        return SamplingOptions(steps, guidance, eta, smooth, smooth_root, overlap, batch, genre_guidance)
+        return SamplingOptions(steps, guidance, eta, smooth, smooth_root, overlap, batch, genre_guidance, smooth_height)
 
     def __call__(
         self,
@@ -192,6 +198,7 @@ class Dance3DPipeline:
         hop: int | None = None,
         tempo_norm: bool | None = None,
         genre_guidance: float | None = None,
+        smooth_height: float | None = None,
     ) -> GenerationResult:
         """Generate a dance for ``song`` (whole song by default; ``seconds`` from ``start``).
 
@@ -207,6 +214,8 @@ class Dance3DPipeline:
         before decoding (:func:`choreogen.tasks.dance3d.postprocess.smooth_features`); None = the
         checkpoint's default (``diffusion.smooth``), 0 = off. ``smooth_root``: the same for the root
         position (None = the checkpoint's ``diffusion.smooth_root``, or ``smooth`` if that is 0).
+        ``smooth_height``: the same for the root's height alone (the body's rise and fall; None = the
+        checkpoint's ``diffusion.smooth_height``, or ``smooth_root`` if that is negative).
         Given values of an editing constraint are restored afterwards.
         ``prompt``: a free-text description ("a slow romantic dance with long gliding steps") classified
         into this checkpoint's genres (:mod:`choreogen.text`); the result's ``genre_match`` says what it
@@ -225,7 +234,7 @@ class Dance3DPipeline:
         models trained with ``diffusion.genre_drop``; None = the checkpoint's ``diffusion.genre_guidance``.
         """
         t0 = time.perf_counter()
-        opt = self.options(steps, guidance, eta, smooth, smooth_root, overlap, batch, genre_guidance)
+        opt = self.options(steps, guidance, eta, smooth, smooth_root, overlap, batch, genre_guidance, smooth_height)
         if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
             raise ConfigError(f"--seconds must be positive, got {seconds}")
         if genre and prompt is not None:
@@ -273,7 +282,8 @@ class Dance3DPipeline:
             feats = play_back(feats, frames)
         t_samp = time.perf_counter() - t_samp
         meta = {**tempo_info, "seed": int(seed), "model": self.generator.model_id, "steps": opt.steps, "guidance": opt.guidance,
-                "eta": opt.eta, "smooth": opt.smooth, "smooth_root": opt.smooth_root, "start": start,
+                "eta": opt.eta, "smooth": opt.smooth, "smooth_root": opt.smooth_root,
+                "smooth_height": opt.smooth_height, "start": start,
                 "music_offset_s": float(start), "seconds": frames / self.config.fps, "windows": plan.n_windows,
                 "window": plan.window, "overlap": plan.overlap, "beat_stride": beat_stride or 0, "hop": hop or 0,
                 "constraint": constraint.description if constraint else ""}
@@ -386,11 +396,11 @@ class Dance3DPipeline:
                    foot_lock: bool, stage_radius) -> Motion:
         """Generated features (T, D) -> smoothed, decoded, canonical Motion (+ foot lock, stage)."""
         cfg = self.config
-        if opt.smooth > 0 or opt.smooth_root > 0:
+        if opt.smooth > 0 or opt.smooth_root > 0 or opt.smooth_height > 0:
             from .postprocess import smooth_features
 
             raw = np.asarray(feats, np.float32)
-            sm = smooth_features(raw, opt.smooth, N_CONTACT, root_sigma=opt.smooth_root)
+            sm = smooth_features(raw, opt.smooth, N_CONTACT, root_sigma=opt.smooth_root, height_sigma=opt.smooth_height)
             if constraint is not None:  # given values stay exactly as given
                 cm = np.asarray(constraint.mask[: len(sm)], np.float32)
                 sm[: len(cm)] = cm * raw[: len(cm)] + (1 - cm) * sm[: len(cm)]
