@@ -6,7 +6,8 @@ tree before the rooms were rebuilt (see docs/ARCHITECTURE.md). On the platform i
 any other CPU/BLAS float rounding differs, so the arrays must agree within 1 mm / 1 px / 1e-3 rad.
 An intended change of one model (2026-12-03: repair_smpl24, the issue-13 body-frame model; dance3d, the
 default generator, now dance3d-latent with its fine-tuned decoder, and so both repair entries, whose
-input is that dance)
+input is that dance; again the same three on 2026-12-03 for the decoder trained with the kinetic loss terms
+and the new smoothing defaults)
 is re-recorded alone with ``--update NAME``, which stores that entry's own platform.
 """
 from __future__ import annotations
