@@ -92,9 +92,11 @@ def test_tiny_encoder_learns_and_exports_a_working_dancer(tmp_path):
     stats = music_stats(ps)
     mod = M2PEncModule(M2PEncConfig(**TINY).to_dict(), ema=0.0)
     ds = WindowSet(ps, ["waltz"], stats, window=16, n=8, flip=False, genre_drop=0.0)
-    opt = torch.optim.Adam(mod.model.parameters(), 1e-2)
+    # 300 steps at 3e-3: the amplitude converges (seeds 0-3 here: wrist std 1.01-1.32x the data's); 100 steps at
+    # 1e-2 left it at 1.3-1.9x depending on the CPU's rounding
+    opt = torch.optim.Adam(mod.model.parameters(), 3e-3)
     losses = []
-    for it in range(100):
+    for it in range(300):
         ds.set_epoch(it)
         batch = {k: torch.stack([ds[i][k] for i in range(8)]) for k in ("music", "genre", "keypoints")}
         ls = mod._losses(batch, mod.model)
