@@ -79,3 +79,25 @@ def test_pipeline_hop_and_tempo_options_are_checked(tmp_path):
         Dance3DPipeline.from_pretrained("dance3d")(tmp_path / "s.wav", hop=3)
     with pytest.raises(ConfigError, match="reference tempi"):
         Dance3DPipeline.from_pretrained("dance3d")(tmp_path / "s.wav", tempo_norm=True)
+
+
+def test_smooth_height_is_the_bundled_default_and_checked(tmp_path):
+    """The bundled latent model smooths the root's height with its own sigma (0.5 frames, MODEL_CARD.md); a bad value
+    is one clear error; an explicit value changes only the height's filtering, so the result differs."""
+    from choreogen.errors import ConfigError
+    from choreogen.tasks.dance3d.pipeline import Dance3DPipeline
+    from test_generator_train import _song
+
+    _song(tmp_path / "s.wav", 6.0)
+    pipe = Dance3DPipeline.from_pretrained("dance3d-latent")
+    opt = pipe.options()
+    assert (opt.smooth, opt.smooth_root, opt.smooth_height) == (3.0, 3.0, 0.5)
+    assert Dance3DPipeline.from_pretrained("dance3d").options().smooth_height == \
+        Dance3DPipeline.from_pretrained("dance3d").options().smooth_root  # older files: as the root
+    a = pipe(tmp_path / "s.wav", seed=0, tempo_norm=False, foot_lock=False)
+    b = pipe(tmp_path / "s.wav", seed=0, tempo_norm=False, foot_lock=False, smooth_height=3.0)
+    assert a.motion.meta["smooth_height"] == 0.5 and b.motion.meta["smooth_height"] == 3.0
+    ya, yb = a.motion.positions()[:, 0, 1], b.motion.positions()[:, 0, 1]
+    assert np.abs(np.diff(yb, 2)).mean() < np.abs(np.diff(ya, 2)).mean()  # the wider filter smooths the height
+    with pytest.raises(ConfigError, match="--smooth-height must be between 0 and 30"):
+        pipe(tmp_path / "s.wav", smooth_height=-1)
