@@ -5,7 +5,7 @@ These are sampling settings, not training ones: the bundled model's were chosen 
 with ``benchmarks/validate_generator.py``-style motion statistics (docs/MODEL_CARD.md).
 
 Usage: python benchmarks/set_generation_defaults.py IN.safetensors OUT.safetensors \
-           [--guidance W] [--steps K] [--smooth S] [--smooth-root R] [--smooth-height H] [--eta E] [--hop H] [--genre-guidance G]
+           [--guidance W] [--steps K] [--smooth S] [--smooth-root R] [--smooth-height H] [--eta E] [--foot-lock root|ik] [--hop H] [--genre-guidance G]
            [--tempo-ref REF.json | --no-tempo-ref]
 
 ``--tempo-ref``: reference tempi per genre (``benchmarks/tempo_reference.py`` writes them) for
@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--smooth-root", type=float)
     ap.add_argument("--smooth-height", type=float, help="sigma for the root's height alone (-1: as --smooth-root)")
     ap.add_argument("--eta", type=float)
+    ap.add_argument("--foot-lock", choices=("root", "ik"), help="default foot lock: root shift or leg IK")
     ap.add_argument("--genre-guidance", type=float, help="default extra guidance towards the genre (genre-dropout models)")
     ap.add_argument("--hop", type=int, help="default joint-sampling hop in latent tokens (0 = sequential windows)")
     ap.add_argument("--tempo-ref", default=None, help="JSON {genre: BPM, '*': BPM} of reference tempi")
@@ -41,7 +42,7 @@ def main() -> None:
     d = gen.config.diffusion
     new = {k: v for k, v in dict(guidance=a.guidance, sample_steps=a.steps, smooth=a.smooth,
                                   smooth_root=a.smooth_root, smooth_height=a.smooth_height, eta=a.eta, joint_hop=a.hop,
-                                  genre_guidance=a.genre_guidance).items() if v is not None}
+                                  genre_guidance=a.genre_guidance, foot_lock=a.foot_lock).items() if v is not None}
     cfg = replace(gen.config, diffusion=replace(d, **new))
     if a.tempo_ref or a.no_tempo_ref:
         ref = {} if a.no_tempo_ref else json.load(open(a.tempo_ref))

@@ -42,7 +42,9 @@ def register(app: typer.Typer) -> None:
         no_video: bool = typer.Option(False, "--no-video", help="Skip the mp4."),
         no_bvh: bool = typer.Option(False, "--no-bvh", help="Skip the BVH."),
         foot_lock: bool = typer.Option(True, "--foot-lock/--no-foot-lock",
-                                       help="Stop feet the model marks as planted from sliding (root correction)."),
+                                       help="Stop planted feet from sliding (how: --foot-lock-mode)."),
+        foot_lock_mode: Optional[str] = typer.Option(None, help="'ik' (legs re-bent, travel kept) or 'root' "
+                                                     "(the root shifted; default: the model's)."),
         smooth: Optional[float] = typer.Option(None, help="Gaussian sigma (frames) over the generated rotations; 0 = off (default: the model's)."),
         smooth_root: Optional[float] = typer.Option(None, help="The same for the root position (default: the model's, else --smooth)."),
         smooth_height: Optional[float] = typer.Option(None, help="The same for the root's height alone (default: the model's, else --smooth-root)."),
@@ -68,6 +70,9 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"the output must be a folder (for {Path(song).stem}.npz, .bvh and .mp4), but "
                               f"'{out.name}' looks like a file name; give a folder such as "
                               f"{out.with_suffix('') if str(out.with_suffix('')) else 'out'}/", out)
+        if foot_lock_mode is not None and foot_lock_mode not in ("root", "ik"):
+            raise ConfigError(f"--foot-lock-mode must be 'root' or 'ik', got '{foot_lock_mode}'")
+        foot_lock = (foot_lock_mode or True) if foot_lock else False
         device = check_device(device)
         check_output_dir(out)
         if song.is_dir():

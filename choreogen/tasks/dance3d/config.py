@@ -25,6 +25,7 @@ class DiffusionConfig:
     smooth: float = 0.0  # default Gaussian sigma (frames) over the generated rotations (generation only)
     smooth_root: float = 0.0  # the same for the root position (0: as ``smooth``)
     smooth_height: float = -1.0  # the same for the root's height alone (< 0: as the root position)
+    foot_lock: str = "root"  # how planted feet stop sliding: "root" (shift the root) or "ik" (leg IK)
     joint_hop: int = 0  # >0 (latent generators): default joint sampling, windows every joint_hop tokens (0: sequential)
     genre_drop: float = 0.0  # probability of dropping the genre alone in training (the music kept): genre guidance
     genre_guidance: float = 0.0  # default extra guidance towards the genre, w_g (cond - cond without genre); needs genre_drop

@@ -190,7 +190,7 @@ class Dance3DPipeline:
         progress=None,
         stage_radius: float | None = 5.0,
         eta: float | None = None,
-        foot_lock: bool = True,
+        foot_lock: bool | str = True,
         smooth: float | None = None,
         smooth_root: float | None = None,
         prompt: str | None = None,
@@ -207,9 +207,11 @@ class Dance3DPipeline:
         ``stage_radius``: keep the dancer within this many metres of the start (slow correction, see
         :func:`choreogen.tasks.dance3d.postprocess.contain`); None disables it (editing constraints
         always disable it, so given positions are kept).
-        ``foot_lock``: cancel the sliding of feet the model itself marks as planted by correcting the
-        root trajectory (:func:`choreogen.tasks.dance3d.postprocess.lock_feet`; poses untouched; off
-        for editing constraints).
+        ``foot_lock``: stop planted feet from sliding (off for editing constraints): "ik" pins each planted
+        foot by leg IK, root and upper body untouched (:func:`choreogen.tasks.dance3d.postprocess.lock_feet_ik`);
+        "root" cancels the sliding of feet the model marks as planted by correcting the root trajectory
+        (:func:`~choreogen.tasks.dance3d.postprocess.lock_feet`; poses untouched, but the travel
+        shrinks); True = the checkpoint's ``diffusion.foot_lock``; False = off.
         ``smooth``: Gaussian sigma in frames applied over time to the generated root and rotations
         before decoding (:func:`choreogen.tasks.dance3d.postprocess.smooth_features`); None = the
         checkpoint's default (``diffusion.smooth``), 0 = off. ``smooth_root``: the same for the root
@@ -234,6 +236,8 @@ class Dance3DPipeline:
         models trained with ``diffusion.genre_drop``; None = the checkpoint's ``diffusion.genre_guidance``.
         """
         t0 = time.perf_counter()
+        if foot_lock not in (True, False, "root", "ik"):
+            raise ConfigError(f"--foot-lock-mode must be 'root' or 'ik', got {foot_lock!r}")
         opt = self.options(steps, guidance, eta, smooth, smooth_root, overlap, batch, genre_guidance, smooth_height)
         if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
             raise ConfigError(f"--seconds must be positive, got {seconds}")
@@ -414,11 +418,15 @@ class Dance3DPipeline:
         )
         motion = motion.canonical(floor="tracked")
         if constraint is None:
-            from .postprocess import contain, lock_feet
+            from .postprocess import contain, lock_feet, lock_feet_ik
 
             if foot_lock:
                 contacts = feats[..., :N_CONTACT]
-                motion = lock_feet(motion, contacts.numpy() if isinstance(contacts, torch.Tensor) else np.asarray(contacts))
+                contacts = contacts.numpy() if isinstance(contacts, torch.Tensor) else np.asarray(contacts)
+                mode = cfg.diffusion.foot_lock if foot_lock is True else foot_lock
+                if mode not in ("root", "ik"):
+                    raise ConfigError(f"the checkpoint's diffusion.foot_lock must be 'root' or 'ik', got {mode!r}")
+                motion = (lock_feet_ik if mode == "ik" else lock_feet)(motion, contacts)
             motion = contain(motion, stage_radius)
         return motion
 

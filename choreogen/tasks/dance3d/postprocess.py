@@ -73,19 +73,21 @@ def foot_lock_shift(feet: np.ndarray, contacts: np.ndarray, fps: float, max_heig
     return -np.concatenate([np.zeros((1, 2)), np.cumsum(corr, axis=0)], axis=0)
 
 
-def lock_feet(motion, contacts: np.ndarray):
+def lock_feet(motion, contacts: np.ndarray, strength: float = 1.0):
     """Return ``motion`` with planted feet no longer sliding (root-only correction).
 
     ``contacts``: (T, 4) predicted contact of (left ankle, right ankle, left toe, right toe), as in
     the EDGE vector. Only the root trajectory changes (poses are untouched), so the dancer's steps
-    carry it across the floor the way real steps do; see :func:`foot_lock_shift`.
+    carry it across the floor the way real steps do; see :func:`foot_lock_shift`. ``strength`` in
+    [0, 1] scales the correction (1: the planted feet's sliding cancelled in full).
     """
     from ...motion.skeleton import get_skeleton
 
     sk = get_skeleton(motion.skeleton)
     j = motion.positions()
     idx = sk.foot_indices()
-    s = foot_lock_shift(j[:, idx].astype(np.float64), np.asarray(contacts)[:, : len(idx)], motion.fps).astype(np.float32)
+    s = foot_lock_shift(j[:, idx].astype(np.float64), np.asarray(contacts)[:, : len(idx)], motion.fps)
+    s = (strength * s).astype(np.float32)
     out = motion.copy()
     out.joints = j.copy()
     out.joints[..., 0] -= s[:, None, 0]
@@ -94,6 +96,87 @@ def lock_feet(motion, contacts: np.ndarray):
         out.trans[:, 0] -= s[:, 0]
         out.trans[:, 2] -= s[:, 1]
     out.meta["foot_lock"] = True
+    return out
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(T,) bool -> [(start, stop)] of the True runs (stop exclusive)."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+
+
+def plant_corrections(ankle: np.ndarray, toe: np.ndarray, c_ankle: np.ndarray, c_toe: np.ndarray, fps: float,
+                      max_height: float = 0.08, max_speed: float = 2.0, blend: int = 4,
+                      min_frames: int = 2) -> np.ndarray:
+    """Horizontal displacement (T, 2) that pins one foot in place wherever it is planted.
+
+    ``ankle``/``toe``: (T, 3) metres (Y-up, floor 0); ``c_ankle``/``c_toe``: (T,) predicted contact
+    in [0, 1]. A frame is planted when either point is labelled in contact (> 0.5), the lower of the
+    two is within ``max_height`` of the floor and the slower moves under ``max_speed`` m/s. In each
+    planted run of at least ``min_frames`` frames the pivot (the toe if it is labelled in contact on
+    more of the run's frames than the ankle, else the ankle) is held at its mean horizontal position;
+    the correction fades in and out linearly over ``blend`` frames on either side so nothing pops.
+    """
+    T = len(ankle)
+    sp = lambda p: np.linalg.norm(np.gradient(p[:, [0, 2]], axis=0), axis=-1) * fps  # noqa: E731
+    low = np.minimum(ankle[:, 1], toe[:, 1]) < max_height
+    slow = np.minimum(sp(ankle), sp(toe)) < max_speed
+    planted = ((c_ankle > 0.5) | (c_toe > 0.5)) & low & slow
+    d = np.zeros((T, 2))
+    for s, e in _runs(planted):
+        if e - s < min_frames:
+            continue
+        piv = toe if (c_toe[s:e] > 0.5).sum() > (c_ankle[s:e] > 0.5).sum() else ankle
+        xz = piv[s:e][:, [0, 2]]
+        d[s:e] = xz.mean(0) - xz
+        for i in range(1, blend + 1):  # fade out after the run / in before it (added to neighbours)
+            w = 1.0 - i / (blend + 1)
+            if e - 1 + i < T and not planted[e - 1 + i]:
+                d[e - 1 + i] += w * d[e - 1]
+            if s - i >= 0 and not planted[s - i]:
+                d[s - i] += w * d[s]
+    return d
+
+
+def lock_feet_ik(motion, contacts: np.ndarray, source: str = "geometry", root_share: float = 0.0,
+                 max_speed: float = 1.0, **kw):
+    """Return ``motion`` with planted feet pinned by leg IK (root and upper body untouched).
+
+    ``contacts``: (T, 4) predicted contact of (left ankle, right ankle, left toe, right toe). Each
+    foot's planted runs (:func:`plant_corrections`) become ankle targets that
+    :func:`choreogen.motion.ik.leg_ik` reaches by re-bending hip and knee, keeping the foot's
+    orientation, so the body keeps travelling as generated while the feet stop sliding; a target
+    beyond the leg's reach is approached as far as it goes. Needs SMPL poses; bone lengths exact.
+    ``source``: which frames may be planted -- "model" (its contact labels, then the height and speed
+    tests of :func:`plant_corrections`) or "geometry" (the height and speed tests alone: the latent
+    model's contact labels agree with its feet's heights on only ~60 % of frames). ``max_speed``: m/s
+    (1.0 chosen on the val songs, docs/MODEL_CARD.md). ``root_share`` > 0
+    first applies that fraction of the root correction (:func:`lock_feet`).
+    """
+    from ...motion.ik import SMPL_LEGS, SMPL_TOES, leg_ik
+    from ...motion.skeleton import get_skeleton
+
+    if not motion.has_smpl:
+        return lock_feet(motion, contacts)
+    if root_share > 0:
+        motion = lock_feet(motion, contacts, root_share)
+    sk = get_skeleton(motion.skeleton)
+    j = motion.positions().astype(np.float64)
+    c = np.asarray(contacts, np.float64)
+    if source == "geometry":
+        c = np.ones_like(c)
+    targets = {}
+    for i, side in enumerate(("left", "right")):
+        a, t = SMPL_LEGS[side][2], SMPL_TOES[side]
+        d = plant_corrections(j[:, a], j[:, t], c[:, i], c[:, 2 + i], motion.fps, max_speed=max_speed, **kw)
+        if np.any(d):
+            targets[side] = j[:, a] + np.stack([d[:, 0], np.zeros(len(d)), d[:, 1]], -1)
+    out = motion.copy()
+    if targets:
+        out.poses = leg_ik(motion.poses, motion.trans, sk, targets).astype(np.float32)
+        out.joints = None
+        out.joints = out.positions()
+    out.meta["foot_lock"] = "ik"
     return out
 
 
