@@ -32,7 +32,7 @@ def test_ik_reaches_a_target_and_keeps_everything_else(dance):
     j = _fk(dance.poses, dance.trans)
     shift = np.zeros((len(j), 3))
     shift[:, 0], shift[:, 2] = 0.04, -0.03  # 5 cm on the floor plane
-    new = leg_ik(dance.poses, dance.trans, SK, {"left": j[:, 7] + shift})
+    new = leg_ik(dance.poses, dance.trans, SK, {"left": j[:, 7] + shift}, soft=0.0)
     k = _fk(new, dance.trans)
     err = np.linalg.norm(k[:, 7] - (j[:, 7] + shift), axis=-1)
     straight = np.linalg.norm(j[:, 7] - j[:, 1], axis=-1) > 0.99 * 0.999 * (
@@ -48,12 +48,28 @@ def test_ik_reaches_a_target_and_keeps_everything_else(dance):
 def test_unreachable_target_is_approached_on_the_floor_not_lifted(dance):
     j = _fk(dance.poses, dance.trans)
     far = j[:, 8] + np.array([2.0, 0.0, 0.0])  # 2 m away on the floor: out of any leg's reach
-    k = _fk(leg_ik(dance.poses, dance.trans, SK, {"right": far}), dance.trans)
+    k = _fk(leg_ik(dance.poses, dance.trans, SK, {"right": far}, soft=0.0), dance.trans)
     h, kn, a = SMPL_LEGS["right"]
     leg = np.linalg.norm(j[:, kn] - j[:, h], axis=-1) + np.linalg.norm(j[:, a] - j[:, kn], axis=-1)
     assert np.all(np.linalg.norm(k[:, a] - k[:, h], axis=-1) <= np.maximum(0.9991 * leg, np.linalg.norm(j[:, a] - j[:, h], axis=-1)) + 1e-6)
     np.testing.assert_allclose(k[:, a, 1], j[:, a, 1], atol=1e-5)  # the same height: it moved along the floor
     assert np.all(k[:, a, 0] >= j[:, a, 0] - 1e-6)  # and towards the target
+    soft = _fk(leg_ik(dance.poses, dance.trans, SK, {"right": far}), dance.trans)  # default soft reach
+    assert np.abs(soft[:, a, 1] - j[:, a, 1]).max() < 0.03 * 0.9 + 1e-3  # at most the soft zone short of it
+
+
+def test_soft_reach_keeps_the_knee_from_popping(dance):
+    """A target pulled steadily away: with soft reach the knee straightens smoothly, not in one frame."""
+    j = _fk(dance.poses, dance.trans)
+    away = j[:, 7] + np.linspace(0, 0.4, len(j))[:, None] * np.array([1.0, 0.0, 0.0])
+
+    def max_bend_step(soft):
+        k = _fk(leg_ik(dance.poses, dance.trans, SK, {"left": away}, soft=soft), dance.trans)
+        u, v = k[:, 4] - k[:, 1], k[:, 7] - k[:, 4]
+        ang = np.degrees(np.arccos(np.clip((u * v).sum(-1) / np.linalg.norm(u, axis=-1) / np.linalg.norm(v, axis=-1), -1, 1)))
+        return np.abs(np.diff(ang)).max()
+
+    assert max_bend_step(0.03) < 0.7 * max_bend_step(0.0)
 
 
 def test_plant_corrections_pin_a_sliding_foot():

@@ -50,14 +50,23 @@ def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return rotation_about(_unit(axis), ang)
 
 
+def _soft(x: np.ndarray, top: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Identity up to ``top - s``, then an exponential ease that tends to ``top`` (C1 at the knee)."""
+    k = top - s
+    s = np.maximum(s, 1e-9)
+    return np.where(x <= k, x, k + s * (1.0 - np.exp(-np.maximum(x - k, 0.0) / s)))
+
+
 def leg_ik(poses: np.ndarray, trans: np.ndarray, skeleton: Skeleton, targets: dict[str, np.ndarray],
-           reach: float = 0.999) -> np.ndarray:
+           reach: float = 0.999, soft: float = 0.03) -> np.ndarray:
     """Return new (T, J*3) poses whose ankles reach ``targets`` ({"left"|"right": (T, 3) metres}).
 
     Frames where the target equals the current ankle come back unchanged (to float precision). A
     target out of reach (further from the hip than ``reach`` x the leg's length, or than the ankle
     already is) is approached as far as the leg goes on the straight line from the current ankle, so a
-    planted foot slides the rest of the way rather than lifting off the floor.
+    planted foot slides the rest of the way rather than lifting off the floor. Within ``soft`` x the
+    leg's length of full reach the hip-ankle distance eases in (soft IK: no knee pop as the leg
+    straightens), so there the ankle stops up to that much short of its target.
     """
     T = len(poses)
     J = len(skeleton.parents)
@@ -79,7 +88,10 @@ def leg_ik(poses: np.ndarray, trans: np.ndarray, skeleton: Skeleton, targets: di
         lam = (-we + np.sqrt(np.maximum(we ** 2 - ee * (np.sum(w * w, -1) - L ** 2), 0.0))) / np.maximum(ee, 1e-18)
         lam = np.clip(np.where(ee > 0, lam, 1.0), 0.0, 1.0)
         d = w + lam[:, None] * e
-        D = np.clip(np.linalg.norm(d, axis=-1), np.minimum(np.abs(l1 - l2) + 1e-6, D0), L)
+        # soft reach: near full extension the distance eases in (d phi / dD of the law of cosines is
+        # unbounded at a straight knee, so a hard limit pops the knee); an unchanged target stays put
+        D = D0 + _soft(np.linalg.norm(d, axis=-1), L, soft * (l1 + l2)) - _soft(D0, L, soft * (l1 + l2))
+        D = np.clip(D, np.minimum(np.abs(l1 - l2) + 1e-6, D0), L)
         # 1. knee: bend angle (between thigh and shin directions) from the law of cosines
         phi0 = np.arctan2(np.linalg.norm(np.cross(u, v), axis=-1), np.sum(u * v, -1))
         phi1 = np.arccos(np.clip((D ** 2 - l1 ** 2 - l2 ** 2) / (2 * l1 * l2), -1.0, 1.0))

@@ -107,7 +107,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def plant_corrections(ankle: np.ndarray, toe: np.ndarray, c_ankle: np.ndarray, c_toe: np.ndarray, fps: float,
                       max_height: float = 0.08, max_speed: float = 2.0, blend: int = 4,
-                      min_frames: int = 2) -> np.ndarray:
+                      min_frames: int = 2, sigma: float = 0.0) -> np.ndarray:
     """Horizontal displacement (T, 2) that pins one foot in place wherever it is planted.
 
     ``ankle``/``toe``: (T, 3) metres (Y-up, floor 0); ``c_ankle``/``c_toe``: (T,) predicted contact
@@ -115,7 +115,8 @@ def plant_corrections(ankle: np.ndarray, toe: np.ndarray, c_ankle: np.ndarray, c
     two is within ``max_height`` of the floor and the slower moves under ``max_speed`` m/s. In each
     planted run of at least ``min_frames`` frames the pivot (the toe if it is labelled in contact on
     more of the run's frames than the ankle, else the ankle) is held at its mean horizontal position;
-    the correction fades in and out linearly over ``blend`` frames on either side so nothing pops.
+    the correction fades in and out linearly over ``blend`` frames on either side so nothing pops,
+    and ``sigma`` > 0 Gaussian-smooths it over time (frames).
     """
     T = len(ankle)
     sp = lambda p: np.linalg.norm(np.gradient(p[:, [0, 2]], axis=0), axis=-1) * fps  # noqa: E731
@@ -135,11 +136,15 @@ def plant_corrections(ankle: np.ndarray, toe: np.ndarray, c_ankle: np.ndarray, c
                 d[e - 1 + i] += w * d[e - 1]
             if s - i >= 0 and not planted[s - i]:
                 d[s - i] += w * d[s]
+    if sigma > 0:  # landings and take-offs ease over a few frames instead of stopping the foot at once
+        from ...filters import gaussian_filter1d
+
+        d = gaussian_filter1d(d, float(sigma), axis=0)
     return d
 
 
 def lock_feet_ik(motion, contacts: np.ndarray, source: str = "geometry", root_share: float = 0.0,
-                 max_speed: float = 1.0, **kw):
+                 max_speed: float = 1.0, sigma: float = 1.5, **kw):
     """Return ``motion`` with planted feet pinned by leg IK (root and upper body untouched).
 
     ``contacts``: (T, 4) predicted contact of (left ankle, right ankle, left toe, right toe). Each
@@ -149,8 +154,9 @@ def lock_feet_ik(motion, contacts: np.ndarray, source: str = "geometry", root_sh
     beyond the leg's reach is approached as far as it goes. Needs SMPL poses; bone lengths exact.
     ``source``: which frames may be planted -- "model" (its contact labels, then the height and speed
     tests of :func:`plant_corrections`) or "geometry" (the height and speed tests alone: the latent
-    model's contact labels agree with its feet's heights on only ~60 % of frames). ``max_speed``: m/s
-    (1.0 chosen on the val songs, docs/MODEL_CARD.md). ``root_share`` > 0
+    model's contact labels agree with its feet's heights on only ~60 % of frames). ``max_speed`` (m/s)
+    and ``sigma`` (frames; landings ease in, so leg acceleration p99 stays at the captures') were
+    chosen on the val songs (docs/MODEL_CARD.md). ``root_share`` > 0
     first applies that fraction of the root correction (:func:`lock_feet`).
     """
     from ...motion.ik import SMPL_LEGS, SMPL_TOES, leg_ik
@@ -168,7 +174,8 @@ def lock_feet_ik(motion, contacts: np.ndarray, source: str = "geometry", root_sh
     targets = {}
     for i, side in enumerate(("left", "right")):
         a, t = SMPL_LEGS[side][2], SMPL_TOES[side]
-        d = plant_corrections(j[:, a], j[:, t], c[:, i], c[:, 2 + i], motion.fps, max_speed=max_speed, **kw)
+        d = plant_corrections(j[:, a], j[:, t], c[:, i], c[:, 2 + i], motion.fps, max_speed=max_speed,
+                              sigma=sigma, **kw)
         if np.any(d):
             targets[side] = j[:, a] + np.stack([d[:, 0], np.zeros(len(d)), d[:, 1]], -1)
     out = motion.copy()
