@@ -111,7 +111,7 @@ def test_ik_foot_lock_stops_sliding_and_keeps_the_travel(dance):
     slid.joints = slid.positions()
     clean, before = planted_speed(dance), planted_speed(slid)
     assert before > clean + 0.35
-    fixed = lock_feet_ik(slid, np.zeros((300, 4)))  # the geometric source needs no labels
+    fixed = lock_feet_ik(slid, np.zeros((300, 4)), root_share=0.0)  # geometric source: no labels needed
     assert planted_speed(fixed) < 0.65 * before  # measured 0.30 vs 0.52 (clean 0.11): reach limits the rest
     np.testing.assert_array_equal(fixed.trans, slid.trans)  # the root travels as generated
     np.testing.assert_allclose(fixed.positions()[:, :4], slid.positions()[:, :4], atol=1e-5)  # pelvis, hips, spine
@@ -120,6 +120,9 @@ def test_ik_foot_lock_stops_sliding_and_keeps_the_travel(dance):
     assert fixed.meta["foot_lock"] == "ik"
     root = lock_feet(slid, labels)  # the root lock instead shortens the travel
     assert np.ptp(root.trans[:, 0]) < np.ptp(fixed.trans[:, 0]) - 1.0
+    mixed = lock_feet_ik(slid, labels)  # default: 35 % of the slide taken from the root, the rest by IK
+    assert np.ptp(root.trans[:, 0]) < np.ptp(mixed.trans[:, 0]) < np.ptp(fixed.trans[:, 0])
+    assert planted_speed(mixed) < planted_speed(fixed)
 
 
 def test_foot_lock_mode_bad_value(tmp_path):
