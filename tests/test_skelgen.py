@@ -203,3 +203,43 @@ def test_shipped_models(files, model, layout):
         height = np.percentile(j[..., 1].max(1) - j[..., 1].min(1), 50)
         assert 1.2 < height < 2.1  # metres: a standing person
         assert speed > 2e-3  # metres per frame: it moves
+
+
+def test_decoder_finetune_keeps_the_latent_space_and_learns(tang_dir):
+    """Decoder-only fine-tuning: encoder (so latents and the denoiser's data) bit-identical, loss falls."""
+    from choreogen.io import load_motion
+    from choreogen.tasks.skeleton.normalize import normalize, window_center
+    from choreogen.tasks.skeleton.skelgen_decoder import DECODER_PARTS, DecoderFinetune, rms_speed
+
+    gen = _tiny("smpl24")
+    j = load_motion(tang_dir / "DANCE_W_1.npz").resample(30).canonical().positions()[:160].astype(np.float64)
+    xs = []
+    for a in range(0, 160 - 16 + 1, 16):
+        x = j[a:a + 16]
+        xs.append(normalize(x, window_center(x, np.ones(x.shape[:2], bool)), 1.0))
+    batch = {"x": torch.tensor(np.stack(xs), dtype=torch.float32), "valid": torch.ones(len(xs), 16, 24, dtype=torch.bool)}
+    m = DecoderFinetune(gen, latent_noise=0.0, energy=1.0)
+    enc0 = {k: v.clone() for k, v in m.vae.state_dict().items() if k.split(".")[0] not in DECODER_PARTS}
+    dec0 = {k: v.clone() for k, v in m.vae.state_dict().items() if k.split(".")[0] in DECODER_PARTS}
+    with torch.no_grad():
+        mu0, _ = gen.vae.encode(batch["x"], batch["valid"])
+    opt = torch.optim.Adam([p for p in m.vae.parameters() if p.requires_grad], lr=3e-3)
+    m.train()
+    torch.manual_seed(0)
+    first = m.losses(batch)["loss"].item()
+    for _ in range(60):
+        opt.zero_grad()
+        m.losses(batch)["loss"].backward()
+        opt.step()
+    m.eval()
+    assert m.losses(batch)["loss"].item() < 0.7 * first
+    sd = m.vae.state_dict()
+    assert all(torch.equal(sd[k], v) for k, v in enc0.items())  # encoder untouched
+    assert any(not torch.equal(sd[k], v) for k, v in dec0.items())  # decoder trained
+    with torch.no_grad():
+        mu1, _ = m.vae.encode(batch["x"], batch["valid"])
+    torch.testing.assert_close(mu0, mu1, rtol=0, atol=1e-6)  # the same weights, the same latents
+    assert m.vae is not gen.vae  # the (cached) loaded generator is never trained in place
+    # rms_speed: 0.1 units per frame at 30 fps = 3 units/s
+    track = torch.arange(10, dtype=torch.float32)[None, :, None, None].expand(1, 10, 2, 3) * torch.tensor([0.1, 0.0, 0.0])
+    np.testing.assert_allclose(rms_speed(track).numpy(), 3.0, rtol=1e-5)
