@@ -13,7 +13,7 @@ ground truth, seed 0. Compared with the ground truth and with the random-clip ba
   Bailando settings, in seconds); FID/Div (Bailando definitions) on
   ``choreogen.eval.recon.keypoint_features_2d``.
 
-    python benchmarks/skelgen_eval.py [--json runs/skelgen_eval.json] [--ckpt2d X --ckpt3d Y]
+    python benchmarks/skelgen_eval.py [--json runs/skelgen_eval.json] [--ckpt2d X --ckpt3d Y] [--guidance W]
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _clips(j: np.ndarray, n: int = WIN):
     return [j[s:s + n] for s in range(0, len(j) - n + 1, n)] or [j]
 
 
-def eval_3d(ckpt, seed: int, cache: Path) -> dict:
+def eval_3d(ckpt, seed: int, cache: Path, guidance: float | None = None) -> dict:
     from choreogen.eval import evaluate_motions
     from choreogen.motion import Motion
     from choreogen.io import load_motion
@@ -48,7 +48,7 @@ def eval_3d(ckpt, seed: int, cache: Path) -> dict:
     for m, mu in zip(gt, music):
         m.music = mu
     t0 = time.perf_counter()
-    gen = [generate_skeleton(mu, model="skeleton3d", seconds=m.duration, seed=seed, checkpoint=ckpt)
+    gen = [generate_skeleton(mu, model="skeleton3d", seconds=m.duration, seed=seed, checkpoint=ckpt, guidance=guidance)
            for m, mu in zip(gt, music)]
     t_gen = time.perf_counter() - t0
     train = rd.tang_sequences(folder, "train")
@@ -69,7 +69,7 @@ def eval_3d(ckpt, seed: int, cache: Path) -> dict:
     return out
 
 
-def eval_2d(ckpt, seed: int) -> dict:
+def eval_2d(ckpt, seed: int, guidance: float | None = None) -> dict:
     from choreogen.eval.beats import music_beats
     from choreogen.eval.fid import avg_pairwise_distance, diversity, fid
     from choreogen.eval.recon import keypoint_features_2d
@@ -91,7 +91,8 @@ def eval_2d(ckpt, seed: int) -> dict:
         beat_s = beats["beats"] / beats["fps"]
         T = len(s.joints)
         t0 = time.perf_counter()
-        g = generate_skeleton(mp3, model="skeleton2d", seconds=T / 30.0, seed=seed, checkpoint=ckpt).joints
+        g = generate_skeleton(mp3, model="skeleton2d", seconds=T / 30.0, seed=seed, checkpoint=ckpt,
+                              guidance=guidance).joints
         t_gen += time.perf_counter() - t0
         cands = [c for c in train if len(c.joints) >= T]
         c = cands[int(rng.integers(len(cands)))]
@@ -119,14 +120,15 @@ def main():
     ap.add_argument("--ckpt3d", default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=["2d", "3d"], default=None)
+    ap.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default: the model's)")
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "eval_cache")
     a = ap.parse_args()
     torch.set_num_threads(1)
     res = {"date": time.strftime("%Y-%m-%d"), "machine": "2-core shared CPU", "heldout": "Tang2018 val split"}
     if a.only in (None, "3d"):
-        res["3d"] = eval_3d(a.ckpt3d, a.seed, a.cache)
+        res["3d"] = eval_3d(a.ckpt3d, a.seed, a.cache, a.guidance)
     if a.only in (None, "2d"):
-        res["2d"] = eval_2d(a.ckpt2d, a.seed)
+        res["2d"] = eval_2d(a.ckpt2d, a.seed, a.guidance)
     txt = json.dumps(res, indent=1, default=float)
     print(txt)
     if a.json:

@@ -243,3 +243,14 @@ def test_decoder_finetune_keeps_the_latent_space_and_learns(tang_dir):
     # rms_speed: 0.1 units per frame at 30 fps = 3 units/s
     track = torch.arange(10, dtype=torch.float32)[None, :, None, None].expand(1, 10, 2, 3) * torch.tensor([0.1, 0.0, 0.0])
     np.testing.assert_allclose(rms_speed(track).numpy(), 3.0, rtol=1e-5)
+
+
+def test_cli_decoder_finetune_refuses_the_wrong_layout(run_cli, tmp_path, files):
+    out = tmp_path / "run"
+    code, _, err = run_cli(["train-skeleton", "--layout", "coco17", "--data", tmp_path, "--out", out,
+                            "--decoder-of", files["smpl24"]])
+    assert code == 2 and "is for 'smpl24', not coco17" in err and "Traceback" not in err
+    assert not out.exists()
+    code, _, err = run_cli(["train-skeleton", "--layout", "smpl24", "--data", tmp_path, "--out", out,
+                            "--decoder-of", tmp_path / "missing.safetensors"])
+    assert code == 2 and "generator not found" in err and not out.exists()

@@ -81,12 +81,21 @@ def register(app: typer.Typer) -> None:
         steps: int = typer.Option(4000, help="Cosine schedule length in steps."),
         threads: int = typer.Option(1, help="CPU threads."),
         seed: int = typer.Option(0, help="Random seed."),
+        decoder_of: Optional[Path] = typer.Option(None, help="Fine-tune only the VAE decoder of this generator "
+                                                  "(latent space and denoiser kept; --minutes/--steps apply)."),
     ) -> None:
         """Train the audio-driven skeleton generator (VAE + latent diffusion); writes OUT/model.safetensors."""
         import torch
 
+        from ..fileio import require_file
         from ..tasks.skeleton.train_skelgen import SkelGenRecipe, train_skelgen
 
         torch.set_num_threads(threads)
+        if decoder_of is not None:
+            from ..tasks.skeleton.skelgen_decoder import finetune_decoder
+
+            require_file(decoder_of, "generator")
+            typer.echo(f"model: {finetune_decoder(decoder_of, layout, data, out, steps, minutes, seed=seed)}")
+            return
         r = SkelGenRecipe(vae_minutes=vae_minutes, vae_steps=vae_steps, steps=steps, seed=seed)
         typer.echo(f"model: {train_skelgen(layout, data, out, r, vae=vae, max_minutes=minutes)}")

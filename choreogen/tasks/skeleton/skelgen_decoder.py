@@ -13,7 +13,8 @@ windows, with
 where the decoder sees ``mu + noise * latent_std * N(0, 1)`` (the denoiser's latents are never
 exact). Units: the VAE's normalised window frame (3D: metres, x/z centred; 2D: body heights).
 
-    python -m choreogen.tasks.skeleton.skelgen_decoder SKELGEN --layout smpl24 --out runs/skdec3 --minutes 30
+    choreogen train-skeleton --layout smpl24 --data ../shared/data --out runs/skdec3 --decoder-of SKELGEN \
+        --steps 4000 --minutes 35     # or: python -m choreogen.tasks.skeleton.skelgen_decoder SKELGEN ...
 """
 from __future__ import annotations
 
