@@ -254,3 +254,23 @@ def test_cli_decoder_finetune_refuses_the_wrong_layout(run_cli, tmp_path, files)
     code, _, err = run_cli(["train-skeleton", "--layout", "smpl24", "--data", tmp_path, "--out", out,
                             "--decoder-of", tmp_path / "missing.safetensors"])
     assert code == 2 and "generator not found" in err and not out.exists()
+
+
+def test_latent_diffusion_exports_the_ema_denoiser():
+    from choreogen.tasks.skeleton.train_skelgen import LatentDiffusionModule
+
+    g = _tiny("smpl24")
+    vae_cfg, den_cfg = g.vae.cfg.to_dict(), g.denoiser.cfg.to_dict()
+    m = LatentDiffusionModule(vae_cfg, den_cfg, ema_decay=0.5)
+    p0 = [p.detach().clone() for p in m.denoiser.parameters()]
+    m.on_train_batch_end(None, None, 0)  # the first update copies the weights
+    with torch.no_grad():
+        for p in m.denoiser.parameters():
+            p.add_(1.0)
+    m.on_train_batch_end(None, None, 1)  # then ema = 0.5 ema + 0.5 new
+    exported = m.export_denoiser()
+    assert exported is not m.denoiser
+    for a, b in zip(exported.parameters(), p0):
+        torch.testing.assert_close(a, b + 0.5)
+    raw = LatentDiffusionModule(vae_cfg, den_cfg, ema_decay=0.0)
+    assert raw.export_denoiser() is raw.denoiser
