@@ -138,3 +138,16 @@ def test_cli_foot_lock_mode_bad_value(run_cli, tmp_path, tang_dir):
     code, _, err = run_cli(["generate", tang_dir / "DANCE_W_1.mp3", "--out", out, "--foot-lock-mode", "sideways"])
     assert code == 2 and "--foot-lock-mode must be 'root' or 'ik'" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_bundled_generator_locks_feet_by_ik_and_stays_consistent(tang_dir):
+    """The bundled default uses the IK lock; its poses, root and joints agree (BVH and npz show the same dance)."""
+    from choreogen.tasks.dance3d.pipeline import generate_dance
+
+    song = tang_dir / "DANCE_W_15.mp3"
+    ik = generate_dance(song, seconds=6, seed=1).motion
+    root = generate_dance(song, seconds=6, seed=1, foot_lock="root").motion
+    assert ik.meta["foot_lock"] == "ik" and root.meta["foot_lock"] is True
+    np.testing.assert_allclose(_fk(ik.poses, ik.trans), ik.joints, atol=1e-5)
+    assert ik.joints[..., 1].min() > -0.005
+    assert not np.allclose(ik.poses, root.poses)  # the legs were re-bent, not only the root moved
