@@ -22,7 +22,6 @@ from choreogen.data.splitting import fixed_split
 from choreogen.eval.dance_stats import contact_skate, motion_stats
 from choreogen.eval.fid import fid
 from choreogen.eval.physics import pfc, pfc_sequence
-from choreogen.eval.prepare import make_clips as clips_of
 from choreogen.eval.protocols import get_protocol
 from choreogen.eval.runner import _per_sample, make_clips
 from choreogen.io import load_motion
@@ -38,7 +37,7 @@ def feats(motions, proto, is_gt):
 
 def clip_pfc(motions, proto) -> float:
     """PFC as validate_generator reports it: mean over the protocol's 20 s clips."""
-    return float(np.mean([pfc_sequence(c.phys) for m in motions for c in clips_of(m, proto, None, is_gt=False)]))
+    return float(np.mean([pfc_sequence(c.phys) for m in motions for c in make_clips(m, proto, None, is_gt=False)]))
 
 
 def main() -> None:

@@ -151,3 +151,21 @@ def test_bundled_generator_ik_lock_stays_consistent(tang_dir):
     np.testing.assert_allclose(_fk(ik.poses, ik.trans), ik.joints, atol=1e-5)
     assert ik.joints[..., 1].min() > -0.005
     assert not np.allclose(ik.poses, root.poses)  # the legs were re-bent, not only the root moved
+
+
+def test_cli_foot_lock_mode_ik_end_to_end(run_cli, tmp_path, tang_dir):
+    """`generate --foot-lock-mode ik` on a real song writes a dance whose legs differ from the root lock's."""
+    from choreogen.io import load_motion
+
+    song = tang_dir / "DANCE_W_15.mp3"
+    outs = {}
+    for mode in ("ik", "root"):
+        out = tmp_path / mode
+        code, _, err = run_cli(["generate", song, "--out", out, "--seconds", "4", "--foot-lock-mode", mode,
+                                "--no-video", "--no-bvh"])
+        assert code == 0, err
+        outs[mode] = load_motion(out / "DANCE_W_15.npz")
+    ik, root = outs["ik"], outs["root"]
+    assert ik.num_frames == root.num_frames == 120
+    np.testing.assert_allclose(_fk(ik.poses, ik.trans), ik.positions(), atol=1e-4)
+    assert np.abs(ik.poses - root.poses).max() > 1e-3  # legs re-bent

@@ -43,8 +43,8 @@ def register(app: typer.Typer) -> None:
         no_bvh: bool = typer.Option(False, "--no-bvh", help="Skip the BVH."),
         foot_lock: bool = typer.Option(True, "--foot-lock/--no-foot-lock",
                                        help="Stop planted feet from sliding (how: --foot-lock-mode)."),
-        foot_lock_mode: Optional[str] = typer.Option(None, help="'ik' (legs re-bent, travel kept) or 'root' "
-                                                     "(the root shifted; default: the model's)."),
+        foot_lock_mode: Optional[str] = typer.Option(None, help="'ik' (legs re-bent, most travel kept) or 'root' "
+                                                     "(the root shifted; default: the model's, root for the bundled ones)."),
         smooth: Optional[float] = typer.Option(None, help="Gaussian sigma (frames) over the generated rotations; 0 = off (default: the model's)."),
         smooth_root: Optional[float] = typer.Option(None, help="The same for the root position (default: the model's, else --smooth)."),
         smooth_height: Optional[float] = typer.Option(None, help="The same for the root's height alone (default: the model's, else --smooth-root)."),

@@ -208,7 +208,8 @@ class Dance3DPipeline:
         :func:`choreogen.tasks.dance3d.postprocess.contain`); None disables it (editing constraints
         always disable it, so given positions are kept).
         ``foot_lock``: stop planted feet from sliding (off for editing constraints): "ik" pins each planted
-        foot by leg IK, root and upper body untouched (:func:`choreogen.tasks.dance3d.postprocess.lock_feet_ik`);
+        foot by leg IK after taking 35 % of the slide from the root, so most of the travel is kept
+        (:func:`choreogen.tasks.dance3d.postprocess.lock_feet_ik`);
         "root" cancels the sliding of feet the model marks as planted by correcting the root trajectory
         (:func:`~choreogen.tasks.dance3d.postprocess.lock_feet`; poses untouched, but the travel
         shrinks); True = the checkpoint's ``diffusion.foot_lock``; False = off.

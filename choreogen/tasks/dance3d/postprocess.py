@@ -145,7 +145,7 @@ def plant_corrections(ankle: np.ndarray, toe: np.ndarray, c_ankle: np.ndarray, c
 
 def lock_feet_ik(motion, contacts: np.ndarray, source: str = "geometry", root_share: float = 0.35,
                  max_speed: float = 1.0, sigma: float = 1.5, **kw):
-    """Return ``motion`` with planted feet pinned by leg IK (root and upper body untouched).
+    """Return ``motion`` with planted feet pinned by leg IK (poses above the hips untouched).
 
     ``contacts``: (T, 4) predicted contact of (left ankle, right ankle, left toe, right toe). Each
     foot's planted runs (:func:`plant_corrections`) become ankle targets that
@@ -158,8 +158,8 @@ def lock_feet_ik(motion, contacts: np.ndarray, source: str = "geometry", root_sh
     model's contact labels agree with its feet's heights on only ~60 % of frames). ``max_speed`` (m/s),
     ``sigma`` (frames; landings ease in, so leg acceleration p99 stays at the captures') and
     ``root_share`` (pure IK keeps more travel, FID_k 53.8, but its PFC is 1.8x the captures') were
-    chosen on the val songs (docs/MODEL_CARD.md). ``root_share`` > 0
-    first applies that fraction of the root correction.
+    chosen on the val songs (docs/MODEL_CARD.md; over 3 seeds this lock still has a higher PFC than
+    :func:`lock_feet`, which is why the bundled generators default to the root lock).
     """
     from ...motion.ik import SMPL_LEGS, SMPL_TOES, leg_ik
     from ...motion.skeleton import get_skeleton
