@@ -349,3 +349,41 @@ def test_kinetic_loss_terms_measure_the_body_s_rise_fall_and_speeds():
     half = m.terms(x)
     assert float(half["root_y"]) == pytest.approx(float(((x[..., 5] - flat[..., 5]) ** 2).mean()), rel=1e-4)
     assert float(half["root_v"]) > 1e-3 and float(half["energy"]) > 1e-3
+
+
+def test_decoded_kinetic_loss_trains_the_denoiser_only(latent_ckpt, prepared, tmp_path, run_cli):  # noqa: F811
+    """train.kinetic_weight: the x0 prediction is decoded by the frozen autoencoder and its joints' RMS speeds
+    are matched to the target's; zero for a perfect prediction, weighted by alpha_bar(t) (nothing at pure
+    noise), and training with it changes the denoiser but not the autoencoder."""
+    import json
+
+    from choreogen.errors import ConfigError
+    from choreogen.motion.skeleton import get_skeleton
+    from choreogen.tasks.dance3d.checkpoint import load_generator
+    from choreogen.tasks.dance3d.latent_module import LatentDiffusionModule
+
+    (tmp_path / "k.json").write_text(json.dumps({"train": {"batch_size": 8, "max_steps": 2, "val_every": 2, "ckpt_every": 2,
+                                                           "warmup_steps": 1, "lr": 1e-3, "kinetic_weight": 5.0}}))
+    code, out, err = run_cli(["train", str(prepared), "--out", str(tmp_path / "k"), "--init", str(latent_ckpt),
+                              "--config", str(tmp_path / "k.json")])
+    assert code == 0, err
+    a, b = load_generator(latent_ckpt), load_generator(tmp_path / "k" / "model.safetensors")
+    assert b.config.train.kinetic_weight == 5.0
+    for k, v in a.ae.state_dict().items():
+        assert torch.equal(v, b.ae.state_dict()[k])
+    wa, wb = a.model.state_dict(), b.model.state_dict()
+    assert max(float((wa[k] - wb[k]).abs().max()) for k in wa) > 1e-6
+
+    m = LatentDiffusionModule(b.config.to_dict())
+    x0 = torch.randn(3, 150 // a.ae.cfg.factor, a.ae.cfg.latent_dim, generator=torch.Generator().manual_seed(0))
+    t = torch.tensor([0, 0, m.schedule.num_steps - 1])
+    with pytest.raises(ConfigError):
+        m._loss(m.model, {"latent": x0, "music": torch.zeros(3, x0.shape[1], b.config.model.music_dim),
+                          "genre": torch.zeros(3, dtype=torch.long)})
+    m.attach_decoder(a.ae, a.normalizer, a.latent_normalizer, get_skeleton("smpl24"), 30.0)
+    assert all(not p.requires_grad for p in a.ae.parameters()) and not any(k.startswith("ae.") for k in m.state_dict())
+    assert float(m._kinetic(x0, x0, t).abs().max()) < 1e-10
+    k = m._kinetic(x0 + 0.5 * torch.randn_like(x0), x0, t)
+    assert float(k[0]) > 1e-6 and float(k[1]) > 1e-6 and float(k[2]) < 1e-6 * float(k[0])
+    speeds = m.joint_speeds(x0)
+    assert speeds.shape == (3, 24, 2) and bool((speeds > 0).all())

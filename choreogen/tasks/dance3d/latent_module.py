@@ -23,12 +23,12 @@ import torch
 from ...diffusion.schedule import NoiseSchedule
 from ...errors import ConfigError, InputError
 from ...models.denoiser import DanceDenoiser
-from ...motion.representation import Normalizer, mirror_features, root_to_velocity
+from ...motion.representation import Normalizer, decode, mirror_features, root_from_velocity, root_to_velocity
 from ...motion.skeleton import get_skeleton
 from ...training.runner import RunConfig, adamw_warmup_cosine, fit, make_ema
 from .checkpoint import save_generator
 from .config import GeneratorConfig
-from .latent_ae import load_ae, standardiser
+from .latent_ae import load_ae, rms_speeds, standardiser
 from .module import drop_genre
 
 
@@ -136,6 +136,33 @@ class LatentDiffusionModule(L.LightningModule):
         self.model = DanceDenoiser(self.cfg.model)
         self.ema = make_ema(self.model, self.cfg.train.ema_decay)
         self.schedule = NoiseSchedule(self.cfg.diffusion.num_steps, self.cfg.diffusion.schedule)
+        self._decoder: dict = {}  # the frozen autoencoder for the kinetic loss (kept out of the state dict)
+
+    def attach_decoder(self, ae, motion_norm: Normalizer, latent_norm: Normalizer, skeleton, fps: float) -> None:
+        """The frozen autoencoder that decodes latents for ``train.kinetic_weight`` (not trained, not saved)."""
+        for p in ae.parameters():
+            p.requires_grad_(False)
+        self._decoder = {"ae": ae.eval(), "mnorm": motion_norm, "lnorm": latent_norm, "skeleton": skeleton, "fps": fps}
+
+    def on_fit_start(self):
+        if self._decoder:
+            self._decoder["ae"].to(self.device)
+
+    def joint_speeds(self, latent: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) standardised latents -> (B, J, 2) RMS horizontal / vertical joint speeds (m/s) of the
+        decoded window (30 fps frames), differentiable through the frozen decoder."""
+        d = self._decoder
+        rec = root_from_velocity(d["mnorm"].denormalize(d["ae"].decode(d["lnorm"].denormalize(latent))), d["fps"])
+        j = decode(rec, d["skeleton"])["joints"]  # (B, T, J, 3) metres
+        return rms_speeds((j[:, 1:] - j[:, :-1]) * d["fps"])
+
+    def _kinetic(self, pred, x0, t) -> torch.Tensor:
+        """Per-sample MSE of the decoded joint RMS speeds of the x0 prediction vs the target, times alpha_bar(t)
+        (the signal share: a noisy-input prediction is not pushed away from the posterior mean)."""
+        with torch.no_grad():
+            target = self.joint_speeds(x0)
+        err = ((self.joint_speeds(pred) - target) ** 2).mean(dim=(1, 2))
+        return err * self.schedule.alpha_bar.to(x0.device)[t]
 
     def _loss(self, model, batch, generator=None) -> torch.Tensor:
         x0 = batch["latent"].float()
@@ -151,6 +178,12 @@ class LatentDiffusionModule(L.LightningModule):
         if gamma > 0:
             ab = self.schedule.alpha_bar.to(x0.device)[t]
             err = err * torch.clamp(ab / (1 - ab), max=gamma) / gamma
+        w = self.cfg.train.kinetic_weight
+        if w > 0:
+            if not self._decoder:
+                raise ConfigError("train.kinetic_weight needs the autoencoder: call attach_decoder first")
+            k = max(1, B // 4)  # decoding costs ~2x a denoiser step per sample: a quarter of the (shuffled) batch
+            err = torch.cat([err[:k] + w * self._kinetic(pred[:k], x0[:k], t[:k]), err[k:]])
         return err.mean()
 
     def training_step(self, batch, batch_idx):
@@ -236,6 +269,8 @@ def train_latent_generator(data_dir, ae_path, out_dir, config: GeneratorConfig |
     print(f"{len(tr['latent'])} training windows encoded in {time.time() - t0:.0f} s", flush=True)
     L.seed_everything(cfg.train.seed, workers=True)
     module = LatentDiffusionModule(cfg.to_dict())
+    if cfg.train.kinetic_weight > 0:
+        module.attach_decoder(ae, ae_norm, lat_norm, skel, fps)
     if init_gen is not None and not (resume and (out / "last.ckpt").exists()):
         if init_gen.config.model.music_dim != cfg.model.music_dim:
             raise ConfigError(f"--init checkpoint hears {init_gen.config.music_features}, the data {cfg.music_features}")
