@@ -385,5 +385,20 @@ def test_decoded_kinetic_loss_trains_the_denoiser_only(latent_ckpt, prepared, tm
     assert float(m._kinetic(x0, x0, t).abs().max()) < 1e-10
     k = m._kinetic(x0 + 0.5 * torch.randn_like(x0), x0, t)
     assert float(k[0]) > 1e-6 and float(k[1]) > 1e-6 and float(k[2]) < 1e-6 * float(k[0])
-    speeds = m.joint_speeds(x0)
-    assert speeds.shape == (3, 24, 2) and bool((speeds > 0).all())
+    stats = m.kinetic_stats(x0)
+    assert stats.shape == (3, 24, 3) and bool((stats > 0).all())
+
+
+def test_kinetic_low_pass_keeps_the_dance_band_and_removes_jitter():
+    """The kinetic loss's speeds come from a Gaussian low-pass (sigma 3 frames): a 1 Hz sway keeps its speed,
+    frame-to-frame jitter of the same amplitude loses almost all of it."""
+    from choreogen.tasks.dance3d.latent_module import KINETIC_SIGMA, gaussian_lowpass
+
+    t = torch.arange(300, dtype=torch.float64) / 30.0
+    sway = (0.1 * torch.sin(2 * torch.pi * 1.0 * t))[None, :, None]
+    jitter = (0.1 * (-1.0) ** torch.arange(300, dtype=torch.float64))[None, :, None]
+    def speed(x):
+        return float(((x[:, 101:200] - x[:, 100:199]) * 30).pow(2).mean().sqrt())
+    assert speed(gaussian_lowpass(sway, KINETIC_SIGMA)) == pytest.approx(speed(sway), rel=0.2)
+    assert speed(gaussian_lowpass(jitter, KINETIC_SIGMA)) < 1e-3 * speed(jitter)
+    assert gaussian_lowpass(sway, KINETIC_SIGMA).shape == sway.shape

@@ -50,7 +50,8 @@ class TrainConfig:
     mirror_prob: float = 0.0  # probability of training on the left/right mirror image of a window
     min_snr_gamma: float = 0.0  # >0: weight each sample's loss by min(SNR(t), gamma) / gamma (Min-SNR)
     # latent generators: weight of the decoded kinetic loss (x0 prediction and target decoded by the frozen
-    # autoencoder; MSE of each joint's RMS horizontal/vertical speed over the window, m/s, times alpha_bar(t)), on a quarter of each batch
+    # autoencoder; MSE of each joint's RMS horizontal/vertical low-passed speed (m/s) and RMS acceleration (/10)
+    # over the window, times alpha_bar(t)), on a quarter of each batch
     kinetic_weight: float = 0.0
 
 

@@ -46,6 +46,19 @@ def encode_windows(ae, norm: Normalizer, motion: torch.Tensor, fps: float, batch
     return torch.cat(out)
 
 
+KINETIC_SIGMA = 3.0  # frames: the low-pass of the kinetic loss's speeds (the bundled generation smoothing)
+
+
+def gaussian_lowpass(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(B, T, D) -> (B, T, D) Gaussian-filtered along T (sigma in frames, edges replicated); differentiable."""
+    r = int(3 * sigma)
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, device=x.device, dtype=x.dtype) / sigma) ** 2)
+    k = (k / k.sum()).view(1, 1, -1)
+    B, T, D = x.shape
+    y = torch.nn.functional.pad(x.permute(0, 2, 1).reshape(B * D, 1, T), (r, r), mode="replicate")
+    return torch.nn.functional.conv1d(y, k).reshape(B, D, T).permute(0, 2, 1)
+
+
 class LatentWindows(torch.utils.data.Dataset):
     """Precomputed (latent, music, genre) windows; items are dicts like PreparedWindows'."""
 
@@ -148,20 +161,28 @@ class LatentDiffusionModule(L.LightningModule):
         if self._decoder:
             self._decoder["ae"].to(self.device)
 
-    def joint_speeds(self, latent: torch.Tensor) -> torch.Tensor:
-        """(B, N, C) standardised latents -> (B, J, 2) RMS horizontal / vertical joint speeds (m/s) of the
-        decoded window (30 fps frames), differentiable through the frozen decoder."""
+    def kinetic_stats(self, latent: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) standardised latents -> (B, J, 3) per joint of the decoded window (30 fps frames): RMS
+        horizontal and vertical speed (m/s) of the trajectory low-passed by a Gaussian of ``KINETIC_SIGMA``
+        frames (the band the generation smoothing keeps: energy added as jitter is not rewarded), and RMS
+        acceleration of the unfiltered trajectory / 10 (m/s^2 / 10: extra jitter costs). Differentiable
+        through the frozen decoder."""
         d = self._decoder
         rec = root_from_velocity(d["mnorm"].denormalize(d["ae"].decode(d["lnorm"].denormalize(latent))), d["fps"])
         j = decode(rec, d["skeleton"])["joints"]  # (B, T, J, 3) metres
-        return rms_speeds((j[:, 1:] - j[:, :-1]) * d["fps"])
+        B, T, J, _ = j.shape
+        low = gaussian_lowpass(j.reshape(B, T, J * 3), KINETIC_SIGMA).reshape(B, T, J, 3)
+        v = (low[:, 1:] - low[:, :-1]) * d["fps"]
+        a = (j[:, 2:] - 2 * j[:, 1:-1] + j[:, :-2]) * d["fps"] ** 2
+        acc = (a ** 2).sum(-1).mean(1).clamp(min=1e-8).sqrt() / 10.0
+        return torch.cat([rms_speeds(v), acc[..., None]], -1)
 
     def _kinetic(self, pred, x0, t) -> torch.Tensor:
-        """Per-sample MSE of the decoded joint RMS speeds of the x0 prediction vs the target, times alpha_bar(t)
+        """Per-sample MSE of :meth:`kinetic_stats` of the x0 prediction vs the target, times alpha_bar(t)
         (the signal share: a noisy-input prediction is not pushed away from the posterior mean)."""
         with torch.no_grad():
-            target = self.joint_speeds(x0)
-        err = ((self.joint_speeds(pred) - target) ** 2).mean(dim=(1, 2))
+            target = self.kinetic_stats(x0)
+        err = ((self.kinetic_stats(pred) - target) ** 2).mean(dim=(1, 2))
         return err * self.schedule.alpha_bar.to(x0.device)[t]
 
     def _loss(self, model, batch, generator=None) -> torch.Tensor:
