@@ -1,7 +1,7 @@
 """Build the paired (music, video) set of the latent-flow route (issue 16) into an ignored folder.
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/flowvideo_prepare.py [--data ../shared/data] \
-        [--out data_prepared/flowvideo] [--passes 1] [--max-s 80]
+        [--out data_prepared/flowvideo] [--passes 1] [--max-s 80] [--generated 0.8,1,1.25 [--gen-max-s 40]]
 
 Writes ``train.npz`` / ``val.npz`` (synthetic Tang2018 clips: train sequences x training appearances,
 val sequences (the fixed tang2018 split) x all appearances) and ``real_train.npz`` / ``real_val.npz``
@@ -73,6 +73,10 @@ def main() -> None:
     ap.add_argument("--out", default="data_prepared/flowvideo")
     ap.add_argument("--passes", type=int, default=1, help="renders of every train sequence (new appearances)")
     ap.add_argument("--max-s", type=float, default=None, help="seconds per sequence (default: all)")
+    ap.add_argument("--generated", default="", help="rates, e.g. 0.8,1,1.25: also the 3D generator's dances to every "
+                    "train song played at each rate (SDGPip's second driver), into train_gen.npz")
+    ap.add_argument("--gen-max-s", type=float, default=None, help="seconds of each song for --generated (default: all)")
+    ap.add_argument("--generator", default=None, help="the 3D generator for --generated (default: the bundled one)")
     a = ap.parse_args()
     data, out = Path(a.data), Path(a.out)
     vroot, troot = data / "video", data / "tang2018"
@@ -96,6 +100,19 @@ def main() -> None:
             print(f"  {part}: {len(items)} clips, {sum(len(it[2]) for it in items)} frames, "
                   f"{time.time() - t0:.0f} s", flush=True)
         D.save_split(out / f"{part}.npz", items, photos, names)
+    if a.generated:
+        from choreogen.tasks.dance3d.pipeline import Dance3DPipeline
+
+        pipe = Dance3DPipeline.from_pretrained(a.generator)
+        items = []
+        for k, name in enumerate(split["train"]):
+            song = troot / f"{name}.mp3"
+            for rate in (float(r) for r in a.generated.split(",")):
+                items += D.generated_sequence(song, rate, train_refs, rng, lambda wav: pipe(wav, seed=k).motion,
+                                              max_s=a.gen_max_s)
+            print(f"  train_gen: {len(items)} clips, {sum(len(it[2]) for it in items)} frames, "
+                  f"{time.time() - t0:.0f} s", flush=True)
+        D.save_split(out / "train_gen.npz", items, photos, names)
     for part, rels in (("real_train", REAL_TRAIN), ("real_val", [HELD_CLIP])):
         items = []
         for rel in rels:

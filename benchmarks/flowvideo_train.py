@@ -2,7 +2,7 @@
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/flowvideo_train.py lfae --minutes 40 --steps 4000
     PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/flowvideo_train.py flow --minutes 40 --steps 4000 \
-        [--lfae runs/flowvideo/lfae/model.safetensors]
+        [--lfae runs/flowvideo/lfae/model.safetensors] [--extra train_gen.npz]
     # --ship: also write the fp16 bundled files choreogen/assets/models/flow_{lfae,diffusion}.safetensors
 
 Data: ``data_prepared/flowvideo`` from benchmarks/flowvideo_prepare.py. Outputs: ``runs/flowvideo/<job>/``
@@ -37,11 +37,14 @@ def main() -> None:
     ap.add_argument("--ship", action="store_true", help="write the bundled fp16 file at every export")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--max-clips", type=int, default=None, help="flow job: train clips whose flows are extracted")
+    ap.add_argument("--extra", action="append", default=[], help="flow job: another training split of --data, "
+                    "all its clips (e.g. train_gen.npz from flowvideo_prepare.py --generated)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = Path(a.out or f"runs/flowvideo/{a.job}")
     t0 = time.time()
-    base = {"data": "tang2018 train x 18 appearances (pose route, 64x64, 10 fps) + 10 real clips",
+    base = {"data": "tang2018 train x 18 appearances (pose route, 64x64, 10 fps) + 10 real clips"
+            + "".join(f" + {x}" for x in a.extra),
             "hardware": f"{platform.machine()} CPU, {a.threads} thread(s)", "date": time.strftime("%Y-%m-%d")}
 
     if a.job == "lfae":
@@ -70,7 +73,7 @@ def main() -> None:
                                 half=True)
 
         train_flow(a.data, a.lfae, out, steps=a.steps, minutes=a.minutes, batch=a.batch or 4, export=export,
-                   max_clips=a.max_clips)
+                   max_clips=a.max_clips, extra=tuple(a.extra))
     print(f"done in {(time.time() - t0) / 60:.1f} min -> {out}")
 
 

@@ -262,3 +262,29 @@ def test_bundled_flow_model_moves_faster_to_a_faster_song(tmp_path):
         return float(f[:, :2].diff(dim=0).abs().mean())
 
     assert 1.25 < speed(fast.flows) / speed(slow.flows) < 1.9
+
+
+def test_generated_driver_pairs_a_generated_dance_with_the_played_faster_song(tmp_path, monkeypatch):
+    """SDGPip's second driver (flowvideo.data.generated_sequence): the dancer hears the song played 1.25x as
+    fast (0.8x as long), and every chunk pairs its frames with the features of that faster song."""
+    import soundfile as sf
+
+    from choreogen.motion import Motion
+    from choreogen.tasks.flowvideo import data as D
+
+    song = _click_song(tmp_path / "song.wav", 100.0, beats=40)  # 24.25 s
+    heard = []
+
+    def dancer(wav):
+        info = sf.info(str(wav))
+        heard.append(info.frames / info.samplerate)
+        n = int(heard[-1] * 30)
+        return Motion(poses=np.zeros((n, 72), np.float32), trans=np.zeros((n, 3), np.float32), fps=30.0, skeleton="smpl24")
+
+    monkeypatch.setattr(D, "render_chunk", lambda m, ref: np.zeros((int(round(m.duration * D.FPS)), 64, 64, 3), np.uint8))
+    items = D.generated_sequence(song, 1.25, [(3, None)], np.random.default_rng(0), dancer)
+    assert heard[0] == pytest.approx(24.25 / 1.25, abs=0.1)
+    assert [it[0] for it in items] == ["song@1.25x~gen@0s", "song@1.25x~gen@12s"] and all(it[1] == 3 for it in items)
+    assert sum(len(it[2]) for it in items) == pytest.approx(heard[0] * D.FPS, abs=2)
+    for _, _, frames, music in items:
+        assert music.shape == (len(frames), D.MUSIC_DIM) and float(music.std()) > 0

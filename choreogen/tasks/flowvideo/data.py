@@ -7,6 +7,8 @@ frame by frame with the song's ``fast35+rhythm`` features (40-D, 10 fps). Render
 128x128 and area-downsampled to 64x64. The dancer's floor travel is high-passed (3 s moving average
 removed from the root's x/z) so the person stays in the frame; each 12 s chunk is retargeted anew
 (its first frame's neck on the photo's neck).
+A second driver (:func:`generated_sequence`): the 3D generator's dances to the training songs, also
+played 0.8x / 1.25x as fast (tempo-following dances to music at tempi the captures never had).
 Real clips: frames squared (edge-padded), resized to 64x64, re-timed to 10 fps (nearest frame).
 
 A prepared split is one ``.npz`` (:func:`save_split` / :func:`load_split`):
@@ -116,8 +118,15 @@ def synth_sequence(npz: Path, refs: list, rng: np.random.Generator, chunk_s: flo
     from ...audio.features import music_features
     from ...io.core import load_npz
 
-    m = calm_travel(load_npz(npz))
     feats = music_features(npz.with_suffix(".mp3"), MUSIC_KIND, fps=FPS)
+    return synth_motion(load_npz(npz), feats, npz.stem, refs, rng, chunk_s, max_s)
+
+
+def synth_motion(motion, feats: np.ndarray, name: str, refs: list, rng: np.random.Generator, chunk_s: float = 12.0,
+                 max_s: float | None = None) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
+    """A dance (SMPL :class:`~choreogen.motion.Motion`, any fps) and its music's features (T, 40) at ``FPS``
+    -> chunks of ``chunk_s`` seconds as :func:`synth_sequence`; the floor travel is calmed first."""
+    m = calm_travel(motion)
     dur = min(m.duration, len(feats) / FPS) if max_s is None else min(m.duration, len(feats) / FPS, max_s)
     out = []
     step = int(round(chunk_s * m.fps))
@@ -127,8 +136,36 @@ def synth_sequence(npz: Path, refs: list, rng: np.random.Generator, chunk_s: flo
         frames = render_chunk(m.slice(c0, c1), ref)
         f0 = int(round(c0 / m.fps * FPS))
         n = min(len(frames), len(feats) - f0)
-        out.append((f"{npz.stem}@{c0 / m.fps:.0f}s", pi, frames[:n], feats[f0:f0 + n]))
+        out.append((f"{name}@{c0 / m.fps:.0f}s", pi, frames[:n], feats[f0:f0 + n]))
     return out
+
+
+def generated_sequence(song: Path, rate: float, refs: list, rng: np.random.Generator, dancer,
+                       chunk_s: float = 12.0, max_s: float | None = None):
+    """A generated dance to ``song`` played ``rate`` times as fast (pitch kept) -> chunks as
+    :func:`synth_sequence`, named ``<song>@<rate>x~gen``. ``dancer``: audio file -> SMPL Motion (the caller's
+    3D generator, e.g. ``lambda wav: choreogen.api.generate(wav).motion``; it should follow the tempo).
+    SDGPip's second driver: new dances to the same songs, and songs at tempi the captures never had."""
+    import tempfile
+
+    import soundfile
+
+    from ...audio import load_audio
+    from ...audio.features import music_features
+    from ...eval.rhythm import stretch_audio
+
+    sr = 22050
+    y, sr = load_audio(song, sr=sr)
+    if abs(rate - 1.0) > 1e-9:
+        y = stretch_audio(y, sr, rate)
+    if max_s is not None:
+        y = y[: int(max_s * sr)]
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / f"{song.stem}.wav"
+        soundfile.write(str(wav), y, sr)
+        motion = dancer(wav)
+    feats = music_features((y, sr), MUSIC_KIND, fps=FPS, cache=False)
+    return synth_motion(motion, feats, f"{song.stem}@{rate:g}x~gen", refs, rng, chunk_s, max_s)
 
 
 def save_split(path: Path, items: list, photos: np.ndarray, photo_names: list) -> None:

@@ -146,12 +146,16 @@ def _cached_flows(lfae, path: Path, split_path: Path, max_clips: int | None = No
 
 def train_flow(data_dir, lfae_path, out_dir, steps: int = 4000, minutes: float | None = None, batch: int = 4,
                model_cfg: dict | None = None, export=None, max_clips: int | None = None, run_kw: dict | None = None,
-               workers: int = 0) -> L.Trainer:
-    """``run_kw``: extra :class:`RunConfig` fields (accelerator, devices, precision, ...)."""
+               workers: int = 0, extra: tuple[str, ...] = ()) -> L.Trainer:
+    """``run_kw``: extra :class:`RunConfig` fields (accelerator, devices, precision, ...). ``extra``: more
+    training splits of ``data_dir`` (e.g. ``"train_gen.npz"``, the generator-driven clips), all of their clips."""
     d, out = Path(data_dir), Path(out_dir)
     lfae, lfae_info = load_lfae(lfae_path)
     dev = "cuda" if (run_kw or {}).get("accelerator") == "gpu" else "cpu"
     train = _cached_flows(lfae, out / "flows_train.npz", d / "train.npz", max_clips, dev)
+    for name in extra:
+        more = _cached_flows(lfae, out / f"flows_{Path(name).stem}.npz", d / name, None, dev)
+        train = {k: list(train[k]) + list(more[k]) for k in train}
     val = _cached_flows(lfae, out / "flows_val.npz", d / "val.npz", 12, dev)
     lfae.to("cpu")
     stats = compute_stats(train)
