@@ -1,7 +1,7 @@
 """Measurements of the latent-flow route (issue 16), results in docs/VIDEO.md.
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/flowvideo_eval.py [--only recon,heldout,align,length,music,tempo,speed]
-        [--data data_prepared/flowvideo] [--shared ../shared/data] [--out out/flowvideo_eval]
+        [--data data_prepared/flowvideo] [--shared ../shared/data] [--out out/flowvideo_eval] [--model FLOW_DIFFUSION_FILE]
 
 * recon   LFAE reconstruction of held-out frames (64x64): the real held-out clip (musepose/dance.mp4,
           reference = its first frame) and the synthetic clips of the Tang2018 val sequences
@@ -80,10 +80,13 @@ def align_scores(mp4: Path, song) -> dict:
     return {"av_align": round(av, 3), "mm_align": round(float(mm), 3), "detected": round(det, 3)}
 
 
+MODEL = None  # --model: a flow-diffusion file instead of the bundled one
+
+
 def pipes():
     from choreogen.api import FlowVideoPipeline, PoseVideoPipeline
 
-    return FlowVideoPipeline.from_pretrained(), PoseVideoPipeline.from_pretrained()
+    return FlowVideoPipeline.from_pretrained(MODEL), PoseVideoPipeline.from_pretrained()
 
 
 def recon(a, res):
@@ -380,7 +383,10 @@ def main() -> None:
     ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--out", default="out/flowvideo_eval")
     ap.add_argument("--tempo-ref", type=float, default=None, help="tempo: reference BPM to try (default: the model's)")
+    ap.add_argument("--model", default=None, help="flow-diffusion file to measure (default: the bundled one)")
     a = ap.parse_args()
+    global MODEL
+    MODEL = a.model
     Path(a.out).mkdir(parents=True, exist_ok=True)
     res = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
