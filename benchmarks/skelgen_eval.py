@@ -14,6 +14,10 @@ ground truth, seed 0. Compared with the ground truth and with the random-clip ba
   ``choreogen.eval.recon.keypoint_features_2d``.
 
     python benchmarks/skelgen_eval.py [--json runs/skelgen_eval.json] [--ckpt2d X --ckpt3d Y] [--guidance W]
+    python benchmarks/skelgen_eval.py --only 3d --recon --ckpt3d Y   # the VAE alone: val captures' own latents
+
+``--recon`` replaces the generated dances by the VAE's reconstruction of the val captures (windows encoded to
+their latent means, decoded, stitched as in generation): the ceiling any denoiser in that latent space has.
 """
 from __future__ import annotations
 
@@ -34,7 +38,46 @@ def _clips(j: np.ndarray, n: int = WIN):
     return [j[s:s + n] for s in range(0, len(j) - n + 1, n)] or [j]
 
 
-def eval_3d(ckpt, seed: int, cache: Path, guidance: float | None = None) -> dict:
+def reconstruct_3d(ckpt, joints: np.ndarray) -> np.ndarray:
+    """(T, 24, 3) canonical capture -> (T, 24, 3) decoded from its own VAE latent means (generation's windows
+    and stitching; floor at y = 0)."""
+    from choreogen.motion import Motion
+    from choreogen.tasks.skeleton.generate import default_checkpoint, load_skelgen, stitch_windows, window_starts
+    from choreogen.tasks.skeleton.normalize import normalize, window_center
+    from choreogen.tasks.skeleton.rootframe import stitch_root_frame, to_root_frame
+
+    gen = load_skelgen(ckpt or default_checkpoint("skeleton3d"))
+    W, O = int(gen.info["window"]), int(gen.info["overlap"])
+    root = gen.info.get("frame", "window") == "root"
+    T = len(joints)
+    starts = window_starts(T, W, O)
+    pad = np.concatenate([joints, np.repeat(joints[-1:], starts[-1] + W - T, 0)]).astype(np.float64)
+    wins = []
+    for s in starts:
+        x = pad[s:s + W]
+        wins.append(to_root_frame(x, "smpl24", 30.0) if root else normalize(x, window_center(x, np.ones(x.shape[:2], bool)), 1.0))
+    x = torch.tensor(np.stack(wins), dtype=torch.float32)
+    with torch.no_grad():
+        mu, _ = gen.vae.encode(x, torch.ones(x.shape[:3], dtype=torch.bool))
+        local = gen.vae.decode(mu).numpy()
+    out = stitch_root_frame(local, starts, T, 30.0) if root else stitch_windows(local, starts, T, shift_axes=(0, 2))
+    return Motion(skeleton="smpl24", fps=30.0, joints=out.astype(np.float32)).canonical(floor="global").joints
+
+
+def motion_stats(motions) -> dict:
+    """Mean joint speed (m/s), mean joint acceleration (m/s^2) and mean over dances of the root's largest
+    horizontal distance from its start (m), all at 30 fps."""
+    sp, ac, far = [], [], []
+    for m in motions:
+        j = np.asarray(m.joints, np.float64)
+        v = np.diff(j, axis=0) * 30.0
+        sp.append(np.linalg.norm(v, axis=-1).mean())
+        ac.append(np.linalg.norm(np.diff(v, axis=0) * 30.0, axis=-1).mean())
+        far.append(np.linalg.norm(j[:, 0, [0, 2]] - j[0, 0, [0, 2]], axis=-1).max())
+    return {"speed_mps": float(np.mean(sp)), "accel_mps2": float(np.mean(ac)), "max_travel_m": float(np.mean(far))}
+
+
+def eval_3d(ckpt, seed: int, cache: Path, guidance: float | None = None, recon: bool = False) -> dict:
     from choreogen.eval import evaluate_motions
     from choreogen.motion import Motion
     from choreogen.io import load_motion
@@ -48,8 +91,12 @@ def eval_3d(ckpt, seed: int, cache: Path, guidance: float | None = None) -> dict
     for m, mu in zip(gt, music):
         m.music = mu
     t0 = time.perf_counter()
-    gen = [generate_skeleton(mu, model="skeleton3d", seconds=m.duration, seed=seed, checkpoint=ckpt, guidance=guidance)
-           for m, mu in zip(gt, music)]
+    if recon:
+        gen = [Motion(skeleton="smpl24", fps=30.0, joints=reconstruct_3d(ckpt, m.resample(30).canonical().positions()),
+                      name=f"recon_{m.name}") for m in gt]
+    else:
+        gen = [generate_skeleton(mu, model="skeleton3d", seconds=m.duration, seed=seed, checkpoint=ckpt,
+                                 guidance=guidance) for m, mu in zip(gt, music)]
     t_gen = time.perf_counter() - t0
     train = rd.tang_sequences(folder, "train")
     rng = np.random.default_rng(0)
@@ -64,8 +111,10 @@ def eval_3d(ckpt, seed: int, cache: Path, guidance: float | None = None) -> dict
     out = {"seconds_generated": float(sum(g.duration for g in gen)), "generation_wall_s": t_gen}
     for label, mots in (("generated", gen), ("random_clips", rand)):
         r = evaluate_motions(mots, gt, music=music, protocol="tang2018", metrics=metrics, cache_dir=cache)
-        out[label] = r["generated"]
+        out[label] = dict(r["generated"], **motion_stats(mots))
         out["ground_truth"] = r["ground_truth"]
+    out["ground_truth"] = dict(out["ground_truth"], **motion_stats(
+        [Motion(skeleton="smpl24", fps=30.0, joints=m.resample(30).canonical().positions()) for m in gt]))
     return out
 
 
@@ -121,12 +170,13 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=["2d", "3d"], default=None)
     ap.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default: the model's)")
+    ap.add_argument("--recon", action="store_true", help="3D: the VAE's reconstruction of the val captures")
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "eval_cache")
     a = ap.parse_args()
     torch.set_num_threads(1)
     res = {"date": time.strftime("%Y-%m-%d"), "machine": "2-core shared CPU", "heldout": "Tang2018 val split"}
     if a.only in (None, "3d"):
-        res["3d"] = eval_3d(a.ckpt3d, a.seed, a.cache, a.guidance)
+        res["3d"] = eval_3d(a.ckpt3d, a.seed, a.cache, a.guidance, a.recon)
     if a.only in (None, "2d"):
         res["2d"] = eval_2d(a.ckpt2d, a.seed, a.guidance)
     txt = json.dumps(res, indent=1, default=float)

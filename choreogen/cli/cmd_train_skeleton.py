@@ -81,6 +81,9 @@ def register(app: typer.Typer) -> None:
         steps: int = typer.Option(4000, help="Cosine schedule length in steps."),
         threads: int = typer.Option(1, help="CPU threads."),
         seed: int = typer.Option(0, help="Random seed."),
+        frame: str = typer.Option("window", help="VAE coordinates: 'root' (per-frame root-relative joints + root "
+                                  "velocity) or 'window' (centred on each window)."),
+        vae_d_model: int = typer.Option(32, help="Width of the VAE stage's transformer."),
         decoder_of: Optional[Path] = typer.Option(None, help="Fine-tune only the VAE decoder of this generator "
                                                   "(latent space and denoiser kept; --minutes/--steps apply)."),
     ) -> None:
@@ -97,5 +100,6 @@ def register(app: typer.Typer) -> None:
             require_file(decoder_of, "generator")
             typer.echo(f"model: {finetune_decoder(decoder_of, layout, data, out, steps, minutes, seed=seed)}")
             return
-        r = SkelGenRecipe(vae_minutes=vae_minutes, vae_steps=vae_steps, steps=steps, seed=seed)
+        r = SkelGenRecipe(vae_minutes=vae_minutes, vae_steps=vae_steps, steps=steps, seed=seed, frame=frame,
+                          vae_d_model=vae_d_model)
         typer.echo(f"model: {train_skelgen(layout, data, out, r, vae=vae, max_minutes=minutes)}")

@@ -11,7 +11,9 @@ A song becomes a 2D COCO-17 or 3D SMPL-24 skeleton dance in four steps:
 3. the pure SkeletonVAE decoder (``residual=False``) turns each window's latents into joints in
    the window's own normalised frame (2D: body heights, centred on the window; 3D: metres, x/z
    centred on the window, y = height above the floor);
-4. windows are stitched into one sequence (:func:`stitch_windows`).
+4. windows are stitched into one sequence (:func:`stitch_windows`; models with ``info["frame"] == "root"``
+   decode per-frame root-relative joints plus the root's velocity, cross-faded and integrated by
+   :func:`choreogen.tasks.skeleton.rootframe.stitch_root_frame`).
 
 Why not :class:`choreogen.tasks.dance3d.longform.LongformSampler`: it shifts root x/z in columns 4
 and 6 of an un-normalised EDGE vector, but a latent has no root columns, and each VAE window has
@@ -184,7 +186,12 @@ def generate_skeleton(song: str | os.PathLike, model: str = "skeleton2d", second
                                       n_frames=total, cache=False), np.float32)
     local, starts = generate_latent_windows(gen, feats, seed=seed, steps=int(steps), guidance=guidance)
     dim = gen.vae.cfg.dim
-    joints = stitch_windows(local, starts, total, shift_axes=(0, 1) if dim == 2 else (0, 2))
+    if info.get("frame", "window") == "root":
+        from .rootframe import stitch_root_frame
+
+        joints = stitch_root_frame(local, starts, total, fps)
+    else:
+        joints = stitch_windows(local, starts, total, shift_axes=(0, 1) if dim == 2 else (0, 2))
     meta = {"seed": int(seed), "steps": int(steps), "model": model, "checkpoint": ckpt.name,
             "windows": len(starts), "window": int(info["window"]), "overlap": int(info["overlap"]),
             "generator": "latent diffusion (DanceFusion)"}

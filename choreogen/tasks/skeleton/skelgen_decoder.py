@@ -37,6 +37,17 @@ def rms_speed(x: torch.Tensor, fps: float = 30.0) -> torch.Tensor:
     return (x.diff(dim=1).mul(fps).pow(2).sum(-1).mean(1) + 1e-12).sqrt()
 
 
+def kinetic_recon_losses(rec: torch.Tensor, x: torch.Tensor, valid: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Reconstruction terms of a generator VAE: (B, W, J, D) recon and target, (B, W, J) bool valid ->
+    {"l1": masked L1, "vel": masked L1 of frame differences, "energy": MSE of per-joint RMS speeds}."""
+    m = valid[..., None].float()
+    l1 = ((rec - x).abs() * m).sum() / (m.sum() * x.shape[-1]).clamp_min(1)
+    mv = (valid[:, 1:] & valid[:, :-1])[..., None].float()
+    vel = ((rec.diff(dim=1) - x.diff(dim=1)).abs() * mv).sum() / (mv.sum() * x.shape[-1]).clamp_min(1)
+    energy = (rms_speed(rec) - rms_speed(x)).pow(2).mean()
+    return {"l1": l1, "vel": vel, "energy": energy}
+
+
 class DecoderFinetune(L.LightningModule):
     """A SkelGen's VAE with everything but the decoder frozen (see module doc)."""
 
@@ -61,14 +72,9 @@ class DecoderFinetune(L.LightningModule):
         with torch.no_grad():
             mu, _ = self.vae.encode(x, valid)
         z = mu + self.hparams.latent_noise * self.latent_std * torch.randn_like(mu) if self.training else mu
-        rec = self.vae.decode(z)
-        m = valid[..., None].float()
-        l1 = ((rec - x).abs() * m).sum() / (m.sum() * x.shape[-1]).clamp_min(1)
-        mv = (valid[:, 1:] & valid[:, :-1])[..., None].float()
-        vel = ((rec.diff(dim=1) - x.diff(dim=1)).abs() * mv).sum() / (mv.sum() * x.shape[-1]).clamp_min(1)
-        energy = (rms_speed(rec) - rms_speed(x)).pow(2).mean()
+        d = kinetic_recon_losses(self.vae.decode(z), x, valid)
         h = self.hparams
-        return {"loss": l1 + h.vel * vel + h.energy * energy, "l1": l1, "vel": vel, "energy": energy}
+        return dict(d, loss=d["l1"] + h.vel * d["vel"] + h.energy * d["energy"])
 
     def training_step(self, batch, batch_idx):
         d = self.losses(batch)
@@ -101,7 +107,8 @@ def finetune_decoder(skelgen: str | Path, layout: str, data_root: str | Path, ou
     r = gen.info.get("recipe", {})
     seqs, music = load_paired(layout, "train", gen.info.get("music_kind", "baseline35+mel"), data_root,
                               int(r.get("cameras", 4)), int(r.get("seed", 0)))
-    ds = MusicWindows(seqs, music, get_skeleton(layout), int(gen.info["window"]), steps * batch, seed=seed)
+    ds = MusicWindows(seqs, music, get_skeleton(layout), int(gen.info["window"]), steps * batch, seed=seed,
+                      frame=gen.info.get("frame", "window"))
     module = DecoderFinetune(gen, lr=lr, total_steps=steps, vel=vel, energy=energy, latent_noise=latent_noise)
     recipe = {"from": Path(skelgen).name, "steps": steps, "batch": batch, "lr": lr, "vel": vel, "energy": energy,
               "latent_noise": latent_noise}

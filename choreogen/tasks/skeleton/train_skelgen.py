@@ -46,9 +46,12 @@ class MusicWindows(torch.utils.data.Dataset):
 
     seqs: list of choreogen.tasks.skeleton.data.Sequence (joints (T, J, D)); music: list of (T, Da) float32
     at the same fps. Items: x (W, J, D) normalised joints, valid (W, J) bool, music (W, Da).
+    ``frame="root"``: x (W, J + 1, D) in the per-frame root frame of :mod:`.rootframe` (2D first divided
+    by the body height), valid (W, J + 1); ``"window"``: centred on the window (:mod:`.normalize`).
     """
 
-    def __init__(self, seqs, music, skeleton, window: int, length: int, seed: int = 0):
+    def __init__(self, seqs, music, skeleton, window: int, length: int, seed: int = 0, frame: str = "window",
+                 fps: float = 30.0):
         from .damage import body_scale
 
         keep = [i for i, s in enumerate(seqs) if len(s.joints) >= window]
@@ -61,6 +64,9 @@ class MusicWindows(torch.utils.data.Dataset):
         w = np.array([len(s.joints) for s in self.seqs], np.float64)
         self.p = w / w.sum()
         self.epoch = 0
+        if frame not in ("window", "root"):
+            raise ValueError(f"frame must be 'window' or 'root', got {frame!r}")
+        self.frame, self.fps = frame, fps
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -84,8 +90,17 @@ class MusicWindows(torch.utils.data.Dataset):
             a = rng.uniform(0, 2 * np.pi)
             ca, sa = np.cos(a), np.sin(a)
             x = x @ np.array([[ca, 0, sa], [0, 1, 0], [-sa, 0, ca]]).T
-        c = window_center(x, valid)
-        return {"x": torch.from_numpy(np.where(valid[..., None], normalize(x, c, self.scales[k]), 0.0).astype(np.float32)),
+        if self.frame == "root":
+            from .rootframe import ROOT_JOINTS, to_root_frame
+
+            rv = valid[:, list(ROOT_JOINTS[self.skeleton.name])].all(1)  # (W,) root seen
+            xr = to_root_frame(x / self.scales[k], self.skeleton.name, self.fps)
+            valid = np.concatenate([valid & rv[:, None], (rv & np.append(rv[1:], rv[-1]))[:, None]], 1)
+            x_out = np.where(valid[..., None], xr, 0.0).astype(np.float32)
+        else:
+            c = window_center(x, valid)
+            x_out = np.where(valid[..., None], normalize(x, c, self.scales[k]), 0.0).astype(np.float32)
+        return {"x": torch.from_numpy(x_out),
                 "valid": torch.from_numpy(valid),
                 "music": torch.from_numpy(np.asarray(self.music[k][t0:t0 + W], np.float32))}
 
@@ -170,21 +185,58 @@ def load_paired(layout: str, split: str, kind: str, shared: Path, cameras: int =
     return seqs, music
 
 
+class KineticVAEModule(L.LightningModule):
+    """Pure generator VAE trained on :class:`MusicWindows` items: L1 + ``vel`` x L1 of frame differences +
+    ``energy`` x MSE of per-joint RMS speeds (:func:`.skelgen_decoder.kinetic_recon_losses`) + ``beta`` x KL.
+    The plain-L1 VAEs of the first generators moved at 0.26 m/s when decoding the captures' own latents
+    (captures 0.41), so the kinetic terms are in the VAE's loss from the start."""
+
+    def __init__(self, model_cfg: dict, beta: float = 1e-4, vel: float = 1.0, energy: float = 10.0, lr: float = 2e-3,
+                 warmup: int = 100, total_steps: int = 3000):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = SkeletonVAE(SkeletonVAEConfig.from_dict(model_cfg))
+
+    def training_step(self, batch, batch_idx):
+        from .skelgen_decoder import kinetic_recon_losses
+        from ...models.skeleton_vae import kl_divergence
+
+        out = self.model(batch["x"], batch["valid"], sample=True)
+        d = kinetic_recon_losses(out["recon"], batch["x"], batch["valid"])
+        d["kl"] = kl_divergence(out["mu"], out["logvar"])
+        h = self.hparams
+        d["loss"] = d["l1"] + h.vel * d["vel"] + h.energy * d["energy"] + h.beta * d["kl"]
+        self.log_dict({f"train/{k}": v for k, v in d.items()}, on_step=True, on_epoch=False, batch_size=batch["x"].shape[0])
+        return d["loss"]
+
+    def configure_optimizers(self):
+        h = self.hparams
+        return adamw_warmup_cosine(self.parameters(), h.lr, 0.01, h.warmup, h.total_steps, 0.05)
+
+
 def train_vae(seqs, skeleton, dim: int, out: Path, minutes: float, window: int, latent: int, d_model: int,
-              batch: int, seed: int, steps: int = 3000):
-    """Stage 1: pure VAE (residual=False, masking) on clean windows with VAEModule; returns the model."""
+              batch: int, seed: int, steps: int = 3000, frame: str = "window", music=None):
+    """Stage 1: pure VAE (residual=False, masking) on clean windows; returns the model. ``frame="window"``:
+    window-centred joints, L1 (VAEModule, the first generators); ``"root"``: the per-frame root frame
+    (J + 1 tokens, :mod:`.rootframe`) with the kinetic terms of :class:`KineticVAEModule`."""
     from .checkpoint import save_vae
     from .damage import DamageConfig
     from .data import DamagedWindows
     from .train_repair import VAEModule
 
-    ds = DamagedWindows(seqs, skeleton, window, steps * batch, damage=DamageConfig(**NO_DAMAGE), seed=seed)
-    cfg = SkeletonVAEConfig(num_joints=skeleton.num_joints, dim=dim, d_model=d_model, spatial_layers=1,
+    J = skeleton.num_joints + (1 if frame == "root" else 0)
+    cfg = SkeletonVAEConfig(num_joints=J, dim=dim, d_model=d_model, spatial_layers=1,
                             temporal_layers=1, decoder_layers=2, latent_dim=latent, max_frames=window, residual=False)
-    module = VAEModule(cfg.to_dict(), loss="l1", beta=1e-4, lr=2e-3, warmup=100, total_steps=steps)
+    if frame == "root":
+        ds = MusicWindows(seqs, music, skeleton, window, steps * batch, seed=seed, frame="root")
+        module = KineticVAEModule(cfg.to_dict(), total_steps=steps)
+    else:
+        ds = DamagedWindows(seqs, skeleton, window, steps * batch, damage=DamageConfig(**NO_DAMAGE), seed=seed)
+        module = VAEModule(cfg.to_dict(), loss="l1", beta=1e-4, lr=2e-3, warmup=100, total_steps=steps)
     trainer = fit(module, torch.utils.data.DataLoader(ds, batch_size=batch, num_workers=0), None, out / "vae",
                   RunConfig(max_steps=steps, ckpt_every=100, val_every=None, max_minutes=minutes), resume=True)
-    save_vae(module.model, out / "vae.safetensors", {"skeleton": skeleton.name, "dim": dim, "loss": "l1",
+    save_vae(module.model, out / "vae.safetensors", {"skeleton": skeleton.name, "dim": dim, "frame": frame,
+                                                     "loss": "l1" if frame == "window" else "l1+vel+energy",
                                                      "pure": True, "steps": int(trainer.global_step),
                                                      "data": "Tang2018 train, clean windows"})
     print(f"VAE: {trainer.global_step} steps -> {out / 'vae.safetensors'}", flush=True)
@@ -211,6 +263,8 @@ class SkelGenRecipe:
     latent_smooth: float = 1.0
     inpaint: bool = False  # latent overlap inpainting (see tasks.skeleton.generate)
     ema_decay: float = 0.999  # exported denoiser = EMA of its weights (0: the raw weights, as the 2026-11 files)
+    frame: str = "window"  # "root": per-frame root-relative joints + root velocity (.rootframe)
+    vae_d_model: int = 32
     seed: int = 0
 
 
@@ -225,6 +279,8 @@ def train_skelgen(layout: str, data_root: str | Path, out: str | Path, recipe: S
     r = recipe or SkelGenRecipe()
     if layout not in ("coco17", "smpl24"):
         raise ConfigError(f"layout must be coco17 or smpl24, got {layout!r}")
+    if r.frame not in ("window", "root"):
+        raise ConfigError(f"frame must be 'window' or 'root', got {r.frame!r}")
     out = Path(out)
     L.seed_everything(r.seed, workers=True)
     sk = get_skeleton(layout)
@@ -236,9 +292,14 @@ def train_skelgen(layout: str, data_root: str | Path, out: str | Path, recipe: S
         if vae_model.cfg.residual:
             raise InputError("a residual VAE cannot decode latents alone; train one with residual=False", vae)
     else:
-        vae_model = train_vae(seqs, sk, dim, out, r.vae_minutes, r.window, r.latent, 32, 16, r.seed, r.vae_steps)
+        vae_model = train_vae(seqs, sk, dim, out, r.vae_minutes, r.window, r.latent, r.vae_d_model, 16, r.seed,
+                              r.vae_steps, frame=r.frame, music=music)
+    expect = sk.num_joints + (1 if r.frame == "root" else 0)
+    if vae_model.cfg.num_joints != expect:
+        raise InputError(f"this VAE has {vae_model.cfg.num_joints} joint tokens, the {r.frame!r} frame of {layout} "
+                         f"needs {expect}", vae)
     W = min(r.window, vae_model.cfg.max_frames)
-    ds = MusicWindows(seqs, music, sk, W, r.steps * r.batch, seed=r.seed)
+    ds = MusicWindows(seqs, music, sk, W, r.steps * r.batch, seed=r.seed, frame=r.frame)
     den_cfg = DenoiserConfig(motion_dim=vae_model.cfg.latent_dim, music_dim=music[0].shape[1], d_model=r.d_model,
                              n_layers=r.layers, n_heads=4, ff_mult=2, dropout=0.1, patch=2, n_genres=0, music_layers=1)
     module = LatentDiffusionModule(vae_model.cfg.to_dict(), den_cfg.to_dict(), lr=r.lr, total_steps=r.steps, vel=r.vel,
@@ -252,7 +313,7 @@ def train_skelgen(layout: str, data_root: str | Path, out: str | Path, recipe: S
         mu, _ = module.vae.encode(b["x"], b["valid"])
         module.latent_mean.copy_(mu.mean((0, 1)))
         module.latent_std.copy_(mu.std((0, 1)).clamp_min(1e-3))
-    info = {"skeleton": layout, "dim": dim, "fps": 30.0, "window": W, "overlap": r.overlap,
+    info = {"skeleton": layout, "dim": dim, "fps": 30.0, "window": W, "overlap": r.overlap, "frame": r.frame,
             "inpaint": r.inpaint, "latent_smooth": r.latent_smooth,
             "music_kind": r.music_kind, "num_steps": module.schedule.num_steps, "schedule": "cosine",
             "guidance": r.guidance, "batch": r.batch, "seed": r.seed, "recipe": asdict(r),
