@@ -42,7 +42,8 @@ def reconstruct_3d(ckpt, joints: np.ndarray) -> np.ndarray:
     """(T, 24, 3) canonical capture -> (T, 24, 3) decoded from its own VAE latent means (generation's windows
     and stitching; floor at y = 0)."""
     from choreogen.motion import Motion
-    from choreogen.tasks.skeleton.generate import default_checkpoint, load_skelgen, stitch_windows, window_starts
+    from choreogen.tasks.skeleton.generate import (default_checkpoint, load_skelgen, smooth_joints, stitch_windows,
+                                                    window_starts)
     from choreogen.tasks.skeleton.normalize import normalize, window_center
     from choreogen.tasks.skeleton.rootframe import stitch_root_frame, to_root_frame
 
@@ -61,6 +62,7 @@ def reconstruct_3d(ckpt, joints: np.ndarray) -> np.ndarray:
         mu, _ = gen.vae.encode(x, torch.ones(x.shape[:3], dtype=torch.bool))
         local = gen.vae.decode(mu).numpy()
     out = stitch_root_frame(local, starts, T, 30.0) if root else stitch_windows(local, starts, T, shift_axes=(0, 2))
+    out = smooth_joints(out, float(gen.info.get("joint_smooth", 0.0)))
     return Motion(skeleton="smpl24", fps=30.0, joints=out.astype(np.float32)).canonical(floor="global").joints
 
 

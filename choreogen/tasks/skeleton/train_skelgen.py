@@ -31,6 +31,7 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
+from torch import nn
 
 from ...diffusion.schedule import NoiseSchedule
 from ...models.denoiser import DanceDenoiser, DenoiserConfig
@@ -192,20 +193,27 @@ class KineticVAEModule(L.LightningModule):
     (captures 0.41), so the kinetic terms are in the VAE's loss from the start."""
 
     def __init__(self, model_cfg: dict, beta: float = 1e-4, vel: float = 1.0, energy: float = 10.0, lr: float = 2e-3,
-                 warmup: int = 100, total_steps: int = 3000):
+                 warmup: int = 100, total_steps: int = 3000, energy_ramp: int = 500):
         super().__init__()
         self.save_hyperparameters()
         self.model = SkeletonVAE(SkeletonVAEConfig.from_dict(model_cfg))
+        # start nearly deterministic (sigma = e^-3): with unit posterior noise the decoder first learnt the
+        # mean pose and ignored the latents (a 2,087-step root-frame run never left that plateau)
+        nn.init.constant_(self.model.to_stats.bias[self.model.cfg.latent_dim:], -6.0)
 
     def training_step(self, batch, batch_idx):
-        from .skelgen_decoder import kinetic_recon_losses
         from ...models.skeleton_vae import kl_divergence
+        from .skelgen_decoder import kinetic_recon_losses, rms_speed
 
         out = self.model(batch["x"], batch["valid"], sample=True)
         d = kinetic_recon_losses(out["recon"], batch["x"], batch["valid"])
         d["kl"] = kl_divergence(out["mu"], out["logvar"])
         h = self.hparams
-        d["loss"] = d["l1"] + h.vel * d["vel"] + h.energy * d["energy"] + h.beta * d["kl"]
+        # the speed term ramps in: at a still (untrained) output its gradient through the RMS is huge
+        ramp = min(1.0, (self.global_step + 1) / max(h.energy_ramp, 1))
+        d["loss"] = d["l1"] + h.vel * d["vel"] + ramp * h.energy * d["energy"] + h.beta * d["kl"]
+        with torch.no_grad():  # how much of the windows' motion the reconstruction keeps (1 = all)
+            d["speed_ratio"] = rms_speed(out["recon"]).mean() / rms_speed(batch["x"]).mean().clamp_min(1e-6)
         self.log_dict({f"train/{k}": v for k, v in d.items()}, on_step=True, on_epoch=False, batch_size=batch["x"].shape[0])
         return d["loss"]
 
@@ -234,7 +242,8 @@ def train_vae(seqs, skeleton, dim: int, out: Path, minutes: float, window: int, 
         ds = DamagedWindows(seqs, skeleton, window, steps * batch, damage=DamageConfig(**NO_DAMAGE), seed=seed)
         module = VAEModule(cfg.to_dict(), loss="l1", beta=1e-4, lr=2e-3, warmup=100, total_steps=steps)
     trainer = fit(module, torch.utils.data.DataLoader(ds, batch_size=batch, num_workers=0), None, out / "vae",
-                  RunConfig(max_steps=steps, ckpt_every=100, val_every=None, max_minutes=minutes), resume=True)
+                  RunConfig(max_steps=steps, ckpt_every=100, val_every=None, max_minutes=minutes,
+                            grad_clip=1.0 if frame == "root" else None), resume=True)
     save_vae(module.model, out / "vae.safetensors", {"skeleton": skeleton.name, "dim": dim, "frame": frame,
                                                      "loss": "l1" if frame == "window" else "l1+vel+energy",
                                                      "pure": True, "steps": int(trainer.global_step),
