@@ -131,3 +131,24 @@ def test_generate_with_a_root_frame_model(tmp_path):
     assert abs(m.joints[..., 1].min()) < 1e-5
     again = generate_skeleton(tmp_path / "s.wav", model="skeleton3d", seed=1, steps=4, checkpoint=ck)
     assert np.array_equal(m.joints, again.joints)
+
+
+def test_joint_smooth_removes_jitter_not_motion():
+    from choreogen.tasks.skeleton.generate import smooth_joints
+
+    rng = np.random.default_rng(0)
+    t = np.arange(300) / 30.0
+    track = np.stack([np.sin(2 * np.pi * 0.5 * t), 0.9 + 0 * t, 0.3 * t], -1)[:, None, :].repeat(3, 1)
+    noisy = track + rng.normal(scale=0.01, size=track.shape)
+    assert smooth_joints(noisy, 0.0) is noisy  # 0 = off
+    out = smooth_joints(noisy, 1.0)
+    acc = lambda a: np.abs(np.diff(a, 2, axis=0)).mean()  # noqa: E731
+    assert acc(out) < 0.5 * acc(noisy)  # jitter (frame-to-frame noise) damped
+    assert np.abs(out - track)[5:-5].max() < 0.02  # the 0.5 Hz motion and the travel are kept
+
+
+def test_cli_train_skeleton_refuses_an_unknown_frame(run_cli, tmp_path):
+    out = tmp_path / "run"
+    code, _, err = run_cli(["train-skeleton", "--layout", "smpl24", "--data", tmp_path, "--out", out, "--frame", "centre"])
+    assert code == 2 and "frame must be 'window' or 'root'" in err and "Traceback" not in err
+    assert not out.exists()
